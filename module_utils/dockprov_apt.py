@@ -1,0 +1,236 @@
+"""Docker apt repository helpers: mirror presets, deb822 rendering, legacy source detection.
+
+Standard library only: this file runs on managed hosts (Python 3.9+).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import posixpath
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+MIRROR_PRESETS: dict[str, str] = {
+    "official": "https://download.docker.com",
+    "aliyun": "https://mirrors.aliyun.com/docker-ce",
+    "ustc": "https://mirrors.ustc.edu.cn/docker-ce",
+    "tuna": "https://mirrors.tuna.tsinghua.edu.cn/docker-ce",
+    "azure-china": "https://mirror.azure.cn/docker-ce",
+}
+
+DOCKER_DISTROS = ("debian", "ubuntu")
+CHANNELS = ("stable", "test")
+MANAGED_HEADER = "# Managed by dockprov"
+
+_DPKG_ARCH = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "armhf",
+    "armv8l": "armhf",
+    "armhf": "armhf",
+    "armv6l": "armel",
+    "armel": "armel",
+    "ppc64le": "ppc64el",
+    "ppc64el": "ppc64el",
+    "s390x": "s390x",
+    "i386": "i386",
+    "i486": "i386",
+    "i586": "i386",
+    "i686": "i386",
+    "riscv64": "riscv64",
+}
+
+LEGACY_SOURCE_NAMES = ("docker.list", "download_docker_com_*.list")
+DOCKER_URL_MARKERS = ("download.docker.com", "/docker-ce/linux/")
+
+
+def resolve_mirror(name_or_url: str) -> str:
+    """A preset name or an http(s) base URL -> base URL without trailing slash."""
+    value = (name_or_url or "").strip()
+    if value in MIRROR_PRESETS:
+        return MIRROR_PRESETS[value]
+    parsed = urlparse(value)
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        return value.rstrip("/")
+    raise ValueError(
+        f"unknown mirror {name_or_url!r}: use an http(s):// base URL or one of the presets "
+        f"{', '.join(sorted(MIRROR_PRESETS))}"
+    )
+
+
+def repo_url(base: str, distro: str) -> str:
+    if distro not in DOCKER_DISTROS:
+        raise ValueError(f"unsupported distro {distro!r}: Docker's apt repos are {', '.join(DOCKER_DISTROS)}")
+    return f"{base.rstrip('/')}/linux/{distro}"
+
+
+def release_urls(repo: str, codename: str) -> list[str]:
+    base = f"{repo.rstrip('/')}/dists/{codename}"
+    return [f"{base}/InRelease", f"{base}/Release"]
+
+
+def dpkg_arch(machine: str) -> str:
+    """uname -m value -> Debian architecture name."""
+    key = (machine or "").strip().lower()
+    try:
+        return _DPKG_ARCH[key]
+    except KeyError:
+        raise ValueError(f"unknown machine architecture {machine!r}; known: {', '.join(sorted(_DPKG_ARCH))}") from None
+
+
+def render_deb822(
+    uris: list[str] | str,
+    suites: list[str] | str,
+    components: list[str] | str,
+    architectures: list[str] | str,
+    signed_by: str,
+    enabled: bool = True,
+) -> str:
+    def words(value: list[str] | str) -> str:
+        return value if isinstance(value, str) else " ".join(value)
+
+    lines = [
+        MANAGED_HEADER,
+        "Types: deb",
+        f"URIs: {words(uris)}",
+        f"Suites: {words(suites)}",
+        f"Components: {words(components)}",
+        f"Architectures: {words(architectures)}",
+        f"Signed-By: {signed_by}",
+    ]
+    if not enabled:
+        lines.append("Enabled: no")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- mirror choice
+
+
+@dataclass
+class MirrorAttempt:
+    mirror: str
+    ok: bool
+    error: str | None = None
+    url: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"mirror": self.mirror, "ok": self.ok, "error": self.error, "url": self.url}
+
+
+# probe(url) -> None when the URL answered 200, else an error message
+Probe = Callable[[str], "str | None"]
+
+
+def choose_mirror(
+    bases: list[str], distro: str, codename: str, probe: Probe | None
+) -> tuple[str | None, list[MirrorAttempt]]:
+    """First base URL whose dists/<codename>/InRelease (or Release) answers; (None, attempts) if none."""
+    attempts: list[MirrorAttempt] = []
+    for base in bases:
+        if probe is None:
+            attempts.append(MirrorAttempt(base, True, None, None))
+            return base, attempts
+        errors = []
+        for url in release_urls(repo_url(base, distro), codename):
+            err = probe(url)
+            if err is None:
+                attempts.append(MirrorAttempt(base, True, None, url))
+                return base, attempts
+            errors.append(f"{url}: {err}")
+        attempts.append(MirrorAttempt(base, False, "; ".join(errors), None))
+    return None, attempts
+
+
+# --------------------------------------------------------------------------- legacy sources
+
+
+def _active_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def references_docker(text: str, repo_markers: list[str] | tuple[str, ...] = ()) -> bool:
+    markers = [m for m in (*DOCKER_URL_MARKERS, *repo_markers) if m]
+    return any(any(m.rstrip("/") in line for m in markers) for line in _active_lines(text))
+
+
+def find_legacy_sources(
+    files: dict[str, str], repo_markers: list[str] | tuple[str, ...] = (), exclude: str | None = None
+) -> list[str]:
+    """Which of ``files`` ({path: content}) under sources.list.d are Docker repo sources.
+
+    Matches docker.list and download_docker_com_*.list by name, and any *.list / *.sources whose
+    non-comment lines mention download.docker.com, /docker-ce/linux/ or one of ``repo_markers``
+    (e.g. the candidate mirror repo URLs). ``exclude`` (the managed file) is never returned.
+    """
+    found = []
+    for path in sorted(files):
+        if exclude and posixpath.normpath(path) == posixpath.normpath(exclude):
+            continue
+        name = posixpath.basename(path)
+        if not (name.endswith(".list") or name.endswith(".sources")):
+            continue
+        if any(fnmatch.fnmatch(name, pat) for pat in LEGACY_SOURCE_NAMES) or references_docker(
+            files[path], repo_markers
+        ):
+            found.append(path)
+    return found
+
+
+# --------------------------------------------------------------------------- files
+
+
+def host_path(root: str, path: str) -> str:
+    """``path`` (absolute, as seen on the host) inside ``root`` (the test tree or "/")."""
+    if not root or root == "/":
+        return path
+    return os.path.join(root, path.lstrip("/"))
+
+
+def atomic_write(path: str, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory, fsync, os.replace."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def ensure_dir(path: str, mode: int = 0o755) -> bool:
+    """Create ``path`` (and parents) if missing; True when something was created."""
+    if os.path.isdir(path):
+        return False
+    os.makedirs(path, mode=mode, exist_ok=True)
+    os.chmod(path, mode)
+    return True
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def backup_name(path: str, stamp: str) -> str:
+    """File name for a backed-up legacy source: <name>.<stamp>."""
+    return f"{_SAFE_NAME.sub('_', posixpath.basename(path))}.{stamp}"
