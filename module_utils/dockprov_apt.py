@@ -234,3 +234,21 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 def backup_name(path: str, stamp: str) -> str:
     """File name for a backed-up legacy source: <name>.<stamp>."""
     return f"{_SAFE_NAME.sub('_', posixpath.basename(path))}.{stamp}"
+
+
+def disable_docker_lines(text: str, repo_markers: list[str] | tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """Comment out active one-line sources in ``text`` (e.g. /etc/apt/sources.list) naming Docker's repo.
+
+    Returns (new text, the lines that were disabled).
+    """
+    markers = [m.rstrip("/") for m in (*DOCKER_URL_MARKERS, *repo_markers) if m]
+    out: list[str] = []
+    disabled: list[str] = []
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and any(m in stripped for m in markers):
+            out.append(f"# disabled by dockprov: {line.lstrip()}")
+            disabled.append(stripped)
+        else:
+            out.append(line)
+    return "".join(out), disabled
