@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: docker_daemon_json
-short_description: Merge settings into Docker's daemon.json, validate them and say whether to reload or restart
+short_description: Merge settings into daemon.json, validate them, say whether to reload or restart
 description:
   - Merges O(settings) into the Docker daemon configuration file without clobbering keys it is not told
     about, and writes the file only when the resulting configuration differs (compared as parsed JSON, so a

@@ -9,9 +9,9 @@ module: docker_init_ulimit
 short_description: Patch the ulimit lines of Docker's SysV init script so C(service docker start) works on WSL
 description:
   - Debian's docker.io init script runs C(ulimit -n 1048576) and Docker 25+'s docker-ce script runs
-    C(ulimit -Hn 524288), both under C(set -e). Where the hard limit cannot be raised (in containers, "Operation not permitted") or the
-    soft limit is above the new hard limit (on WSL, "Invalid argument"), the line aborts
-    C(service docker start).
+    C(ulimit -Hn 524288), both under C(set -e). Where the hard limit cannot be raised (in containers,
+    "Operation not permitted") or the soft limit is above the new hard limit (on WSL, "Invalid argument"),
+    the line aborts C(service docker start).
   - >-
     O(mode=guard) rewrites each C(ulimit <flags> <number|unlimited>) line, wherever it is and however it is
     indented, into a POSIX sh one-liner that cannot fail and never raises a hard limit. The original line is
@@ -37,7 +37,7 @@ options:
     choices: [guard, seed]
     default: guard
   backup:
-    description: Copy the script to C(<path>.dockprov-orig) before the first change (only when no such copy exists).
+    description: Copy the script to C(<path>.dockprov-orig) before the first change, unless that copy exists.
     type: bool
     default: true
   missing_ok:

@@ -100,7 +100,9 @@ def parse(text: str | None, path: str = DEFAULT_PATH) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise DaemonJsonParseError(path, exc.lineno, exc.colno, exc.msg) from exc
     if not isinstance(value, dict):
-        raise DaemonJsonParseError(path, 1, 1, f"top-level value must be a JSON object, not {_json_type(value)}")
+        raise DaemonJsonParseError(
+            path, 1, 1, f"top-level value must be a JSON object, not {_json_type(value)}"
+        )
     return value
 
 
@@ -467,7 +469,9 @@ def dockerd_validate(runner: Runner, dockerd: str, text: str) -> tuple[bool | No
         rc, out, err = runner([dockerd, "--validate", "--config-file", tmp])
     finally:
         os.unlink(tmp)
-    output = "\n".join(part.strip() for part in (out, err) if part and part.strip()).replace(tmp, "<candidate>")
+    output = "\n".join(part.strip() for part in (out, err) if part and part.strip()).replace(
+        tmp, "<candidate>"
+    )
     if rc != 0 and "unknown flag" in output:
         return None, output
     return rc == 0, output

@@ -102,7 +102,7 @@ def guard_line(line: str) -> str | None:
 
 
 def seed_line(line: str) -> str | None:
-    """The tutorial's edit: on a ``ulimit -Hn`` line replace ``-Hn`` with ``-n``; None when not such a line."""
+    """The tutorial's edit: on a ``ulimit -Hn`` line replace ``-Hn`` with ``-n``; None for other lines."""
     body, eol = _split_eol(line)
     if MARKER in body:
         return None

@@ -96,7 +96,10 @@ def test_merge_sets_and_keeps_unmentioned() -> None:
 
 
 def test_merge_dicts_recursively_keeps_other_runtimes() -> None:
-    current = {"runtimes": {"crun": {"path": "/usr/bin/crun"}}, "log-opts": {"max-size": "10m", "max-file": "3"}}
+    current = {
+        "runtimes": {"crun": {"path": "/usr/bin/crun"}},
+        "log-opts": {"max-size": "10m", "max-file": "3"},
+    }
     new = dj.merge(current, {"runtimes": NVIDIA, "log-opts": {"max-size": "50m"}})
     assert new["runtimes"] == {"crun": {"path": "/usr/bin/crun"}, **NVIDIA}
     assert new["log-opts"] == {"max-size": "50m", "max-file": "3"}
@@ -106,7 +109,9 @@ def test_merge_lists_replace_by_default_and_append_when_named() -> None:
     current = {"registry-mirrors": ["http://a", "http://b"], "dns": ["1.1.1.1"]}
     replaced = dj.merge(current, {"registry-mirrors": ["http://c"], "dns": ["9.9.9.9"]})
     assert replaced["registry-mirrors"] == ["http://c"]
-    merged = dj.merge(current, {"registry-mirrors": ["http://b", "http://c", "http://c"]}, ["registry-mirrors"])
+    merged = dj.merge(
+        current, {"registry-mirrors": ["http://b", "http://c", "http://c"]}, ["registry-mirrors"]
+    )
     assert merged["registry-mirrors"] == ["http://a", "http://b", "http://c"]
     # merge_lists on a key that does not exist yet just sets the list
     assert dj.merge({}, {"dns": ["8.8.8.8"]}, ["dns"]) == {"dns": ["8.8.8.8"]}
@@ -225,7 +230,10 @@ def test_check_types_accepts_a_realistic_config() -> None:
         ({"default-address-pools": [{"base": "nope", "size": 24}]}, "item 0 base 'nope' is not a CIDR"),
         ({"default-address-pools": [{"base": "10.0.0.0/8", "size": "24"}]}, "item 0 size '24'"),
         ({"runtimes": {"nvidia": {"args": []}}}, "runtimes: 'nvidia' has no path"),
-        ({"features": {"buildkit": "yes"}}, "features: 'buildkit' is a string, expected an object of name to"),
+        (
+            {"features": {"buildkit": "yes"}},
+            "features: 'buildkit' is a string, expected an object of name to",
+        ),
         ({"proxies": {"ftp-proxy": "x"}}, "proxies: unknown key 'ftp-proxy'"),
         ({"default-ulimits": {"nofile": {"Hard": "1"}}}, "default-ulimits: 'nofile' Hard is a string"),
     ],
@@ -265,7 +273,9 @@ def test_run_keeps_other_keys_mode_and_makes_backup(tmp_path: Path) -> None:
     original = '{"log-driver": "json-file", "registry-mirrors": ["http://old"]}'
     path.write_text(original)
     path.chmod(0o600)
-    result = dj.run(params(path, settings={"registry-mirrors": ["http://new"]}, merge_lists=["registry-mirrors"]))
+    result = dj.run(
+        params(path, settings={"registry-mirrors": ["http://new"]}, merge_lists=["registry-mirrors"])
+    )
     assert result["changed"] is True
     assert json.loads(path.read_text()) == {
         "log-driver": "json-file",
@@ -342,7 +352,12 @@ def test_run_dockerd_validation_ok_and_rejected(tmp_path: Path) -> None:
     assert ok["validated_with"] == "dockerd"
     with pytest.raises(dj.DaemonJsonError) as info:
         dj.run(
-            params(path, settings={"registry-mirrors": ["not-a-url"]}, validate="dockerd", dockerd_resolved=dockerd),
+            params(
+                path,
+                settings={"registry-mirrors": ["not-a-url"]},
+                validate="dockerd",
+                dockerd_resolved=dockerd,
+            ),
             runner=subprocess_runner,
         )
     assert "invalid mirror: not-a-url" in str(info.value)
@@ -353,7 +368,8 @@ def test_run_auto_falls_back_to_builtin_on_old_dockerd(tmp_path: Path) -> None:
     dockerd = fake_dockerd(tmp_path, DOCKERD_OLD)
     path = tmp_path / "daemon.json"
     result = dj.run(
-        params(path, settings={"debug": True}, validate="auto", dockerd_resolved=dockerd), runner=subprocess_runner
+        params(path, settings={"debug": True}, validate="auto", dockerd_resolved=dockerd),
+        runner=subprocess_runner,
     )
     assert result["validated_with"] == "builtin"
     with pytest.raises(dj.DaemonJsonError, match="unknown flag"):
@@ -363,7 +379,9 @@ def test_run_auto_falls_back_to_builtin_on_old_dockerd(tmp_path: Path) -> None:
         )
     # no dockerd at all: auto uses builtin, dockerd fails
     assert (
-        dj.run(params(path, settings={"ipv6": False}, validate="auto"), runner=subprocess_runner)["validated_with"]
+        dj.run(params(path, settings={"ipv6": False}, validate="auto"), runner=subprocess_runner)[
+            "validated_with"
+        ]
         == "builtin"
     )
     with pytest.raises(dj.DaemonJsonError, match="dockerd not found"):

@@ -30,7 +30,13 @@ DASH = shutil.which("dash")
 
 @pytest.mark.parametrize(
     ("flags", "expected"),
-    [("-n", ("HS", "n")), ("-Hn", ("H", "n")), ("-H -n", ("H", "n")), ("-nS", ("S", "n")), ("-u", ("HS", "u"))],
+    [
+        ("-n", ("HS", "n")),
+        ("-Hn", ("H", "n")),
+        ("-H -n", ("H", "n")),
+        ("-nS", ("S", "n")),
+        ("-u", ("HS", "u")),
+    ],
 )
 def test_parse_flags(flags: str, expected: tuple[str, str]) -> None:
     assert ul.parse_flags(flags) == expected
@@ -93,7 +99,11 @@ def test_guard_debian_script() -> None:
     assert all(ul.MARKER in p["after"] for p in patched)
     old_lines, new_lines = DEBIAN.splitlines(), new.splitlines()
     assert len(old_lines) == len(new_lines)
-    assert [i + 1 for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=True)) if a != b] == [86, 91, 93]
+    assert [i + 1 for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=True)) if a != b] == [
+        86,
+        91,
+        93,
+    ]
     assert new.startswith("#!/bin/sh\nset -e\n")
 
 
@@ -120,7 +130,9 @@ def test_guard_spaces_instead_of_tabs() -> None:
 
 def test_seed_exact_diff() -> None:
     new, patched = ul.patch(DOCKER_CE, "seed")
-    assert patched == [{"line_number": 62, "before": "\t\tulimit -Hn 524288", "after": "\t\tulimit -n 524288"}]
+    assert patched == [
+        {"line_number": 62, "before": "\t\tulimit -Hn 524288", "after": "\t\tulimit -n 524288"}
+    ]
     assert new == DOCKER_CE.replace("\t\tulimit -Hn 524288\n", "\t\tulimit -n 524288\n")
     assert ul.patch(new, "seed") == (new, [])
     # Debian's script has no -Hn line: nothing to do
