@@ -1,0 +1,56 @@
+"""The dockprov command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from .lab import fleet
+    from .lab.dockercli import DockerError
+
+    state = Path(args.state).resolve()
+    try:
+        if args.lab_cmd == "up":
+            hosts = None if args.hosts is None else [h for h in args.hosts.split(",") if h]
+            fleet.print_status(fleet.up(PROJECT, state, hosts=hosts, rebuild=args.rebuild), args.json)
+        elif args.lab_cmd == "down":
+            removed = fleet.down()
+            print("removed: " + ", ".join(f"{len(v)} {k}" for k, v in removed.items()))
+        else:
+            fleet.print_status(fleet.status(), args.json)
+    except DockerError as exc:
+        print(f"dockprov lab: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dockprov", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    lab = sub.add_parser("lab", help="the offline lab fleet: hosts, mirror.lab, registry.lab")
+    lab_sub = lab.add_subparsers(dest="lab_cmd", required=True)
+    up = lab_sub.add_parser("up", help="build what is missing (cached by inputs) and start the lab")
+    up.add_argument("--hosts", help="comma-separated host kinds to start (deb12,deb13,ubuntu2404,wsl); "
+                                    "'' starts only mirror.lab and registry.lab")
+    up.add_argument("--rebuild", action="store_true", help="rebuild every image even if its inputs are unchanged")
+    lab_sub.add_parser("down", help="remove every lab container, network and volume, and nothing else")
+    lab_sub.add_parser("status", help="what runs")
+    for p in lab_sub.choices.values():
+        p.set_defaults(func=_lab)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.add_argument("--state", default=str(PROJECT / ".lab"), help="lab state and cache directory")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+/* LAB STAND-IN for Docker's hello-world image: a static program printing the same greeting. */
+#include <unistd.h>
+
+static const char msg[] =
+    "\n"
+    "Hello from Docker!\n"
+    "This message shows that your installation appears to be working correctly.\n"
+    "\n"
+    "To generate this message, Docker took the following steps:\n"
+    " 1. The Docker client contacted the Docker daemon.\n"
+    " 2. The Docker daemon pulled the \"hello-world\" image from the Docker Hub.\n"
+    "    (amd64)\n"
+    " 3. The Docker daemon created a new container from that image which runs the\n"
+    "    executable that produces the output you are currently reading.\n"
+    " 4. The Docker daemon streamed that output to the Docker client, which sent it\n"
+    "    to your terminal.\n"
+    "\n"
+    "(dockprov lab: this image was built in the lab and served by registry.lab.)\n"
+    "\n";
+
+int main(void) {
+    return write(1, msg, sizeof(msg) - 1) == (ssize_t)(sizeof(msg) - 1) ? 0 : 1;
+}
