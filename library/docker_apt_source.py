@@ -196,7 +196,10 @@ def _probe(module: AnsibleModule, url: str) -> str | None:
     status = info.get("status")
     if status == 200:
         return None
-    return f"HTTP {status}: {info.get('msg') or 'request failed'}"
+    msg = info.get("msg") or "request failed"
+    if isinstance(status, int) and status > 0:
+        return f"HTTP {status}: {msg}"
+    return msg  # no HTTP answer: DNS failure, connection refused, timeout, TLS error
 
 
 def _read_text(path: str) -> str | None:

@@ -123,7 +123,9 @@ class MirrorAttempt:
         return {"mirror": self.mirror, "ok": self.ok, "error": self.error, "url": self.url}
 
 
-# probe(url) -> None when the URL answered 200, else an error message
+# probe(url) -> None when the URL answered 200, else an error message. Messages starting with "HTTP "
+# mean the server answered (so the Release fallback is worth trying); anything else (DNS, refused,
+# timeout) skips the mirror's remaining URLs, which would fail the same way.
 Probe = Callable[[str], "str | None"]
 
 
@@ -143,6 +145,8 @@ def choose_mirror(
                 attempts.append(MirrorAttempt(base, True, None, url))
                 return base, attempts
             errors.append(f"{url}: {err}")
+            if not err.startswith("HTTP "):
+                break
         attempts.append(MirrorAttempt(base, False, "; ".join(errors), None))
     return None, attempts
 

@@ -107,6 +107,18 @@ def test_choose_mirror_falls_back_and_records_errors():
     assert not any("never.example" in c for c in calls)
 
 
+def test_choose_mirror_unreachable_skips_release_url():
+    calls = []
+
+    def probe(url):
+        calls.append(url)
+        return "Request failed: <urlopen error timed out>"
+
+    base, attempts = apt.choose_mirror(["https://a.example", "https://b.example"], "ubuntu", "noble", probe)
+    assert base is None and [a.mirror for a in attempts] == ["https://a.example", "https://b.example"]
+    assert all(c.endswith("/InRelease") for c in calls) and len(calls) == 2
+
+
 def test_choose_mirror_none_served():
     base, attempts = apt.choose_mirror(["https://a.example"], "ubuntu", "nosuch", lambda url: "HTTP 404: Not Found")
     assert base is None and len(attempts) == 1 and not attempts[0].ok

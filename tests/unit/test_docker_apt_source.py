@@ -41,7 +41,8 @@ def test_falls_back_to_second_mirror_and_writes_deb822(monkeypatch, tmp_path, fe
     assert res["repo_url"] == "https://mirrors.ustc.edu.cn/docker-ce/linux/ubuntu"
     assert [t["ok"] for t in res["tried"]] == [False, True]
     assert "Name or service not known" in res["tried"][0]["error"]
-    assert fetch.calls == [OFFICIAL_NOBLE, OFFICIAL_NOBLE.replace("InRelease", "Release"), USTC_NOBLE]
+    # unreachable host: its Release URL is not tried after InRelease failed without an HTTP answer
+    assert fetch.calls == [OFFICIAL_NOBLE, USTC_NOBLE]
     dest = tmp_path / DEST
     assert dest.read_text() == (
         "# Managed by dockprov\nTypes: deb\nURIs: https://mirrors.ustc.edu.cn/docker-ce/linux/ubuntu\n"
@@ -67,6 +68,7 @@ def test_no_mirror_serves_codename(monkeypatch, tmp_path, fetch):
     failed, res = run(monkeypatch, tmp_path, mirrors=["official", "tuna"], codename="nosuch")
     assert failed
     assert "https://download.docker.com: " in res["msg"] and "HTTP 404" in res["msg"]
+    assert "/dists/nosuch/Release: HTTP 404" in res["msg"]  # a 404 on InRelease still tries Release
     assert "https://mirrors.tuna.tsinghua.edu.cn/docker-ce: " in res["msg"]
     assert len(res["tried"]) == 2 and not any(t["ok"] for t in res["tried"])
     assert files(tmp_path) == {}
