@@ -128,6 +128,11 @@ fingerprint:
   returned: success
   type: str
   sample: 9DC858229FC7DD38854AE2D88D81803C0EBFCD88
+subkey_fingerprints:
+  description: Fingerprints of the subkeys in the key.
+  returned: success
+  type: list
+  elements: str
 source:
   description: Where the key came from, V(content), the URL it was downloaded from, or V(existing).
   returned: success

@@ -271,6 +271,8 @@ def run_module() -> None:
     result["mirror"] = base
     result["repo_url"] = url
 
+    if not os.path.exists(host_path(root, p["signed_by"])):
+        module.warn(f"signed_by {p['signed_by']} does not exist yet; apt will reject the repository until it does")
     content = render_deb822(url, codename, p["channel"], arch, p["signed_by"])
     result["content"] = content
     real_dest = host_path(root, dest)
