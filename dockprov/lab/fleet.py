@@ -31,6 +31,8 @@ def host_run_args(name: str, volume: str) -> list[str]:
     """`docker run` options of a lab host: never --privileged; a volume for the inner /var/lib/docker."""
     args = ["--hostname", name, "--network", NETWORK, "--label", f"{LABEL}=1",
             "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+            # /proc/sys writable as on a real host: the inner dockerd 26 sets IPv6 sysctls per container.
+            "--security-opt", "systempaths=unconfined",
             "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", f"{volume}:/var/lib/docker",
             "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp"]
     for cap in HOST_CAPS:
