@@ -18,6 +18,7 @@ except ImportError:  # unit tests import module_utils/ directly
     from dockprov_apt import dpkg_arch  # type: ignore[no-redef]
 
 DEFAULT_PACKAGES = [
+    "ca-certificates",
     "docker-ce",
     "docker-ce-cli",
     "containerd.io",

@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from . import cachekey
 from .dockercli import LABEL, DockerError, daemon_answers, docker, inspect, labelled
 from .images import HOST_KINDS, PREFIX, Builder, HostKind, host_image, log
 
@@ -15,6 +16,7 @@ NETWORK = "dockprov-lab"
 MIRROR = "dockprov-mirror"
 REGISTRY = "dockprov-registry"
 HOST_PREFIX = "dockprov-"
+ARGS_LABEL = "dockprov.lab.args"
 
 # Every capability the lab machine grants (engine 20.10 names), i.e. all but SYS_RESOURCE:
 # --privileged fails here ("unable to apply caps"), see shared/notes/lab-facts.md.
@@ -147,15 +149,19 @@ def _has_hello() -> bool:
 
 
 def start_host(kind: HostKind) -> None:
+    """Start a lab host, or recreate it when its image or its run options changed."""
     name = HOST_PREFIX + kind.name
     image = host_image(kind)
-    if _current(_running(name), image):
+    volume = f"dockprov-lab-{kind.name}-docker"
+    args = host_run_args(name, volume)
+    args_key = cachekey.key(*args)
+    info = _running(name)
+    if _current(info, image) and (info or {}).get("Config", {}).get("Labels", {}).get(ARGS_LABEL) == args_key:
         return
     docker("rm", "-f", name, check=False)
-    volume = f"dockprov-lab-{kind.name}-docker"
     if inspect("volume", volume) is None:
         docker("volume", "create", "--label", f"{LABEL}=1", volume)
-    docker("run", "-d", "--name", name, *host_run_args(name, volume), image)
+    docker("run", "-d", "--name", name, "--label", f"{ARGS_LABEL}={args_key}", *args, image)
 
 
 def down() -> dict[str, list[str]]:
