@@ -87,6 +87,11 @@ ansible_facts:
           description: Installed versions of the O(packages) that are installed.
           type: dict
           sample: {"docker-ce": "5:27.5.1-1~debian.12~bookworm"}
+        held:
+          description: Those of the O(packages) that are installed and on hold.
+          type: list
+          elements: str
+          sample: ["docker-ce", "docker-ce-cli"]
         machine:
           description: C(uname -m).
           type: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import platform
+import re
 import shlex
 from typing import Any
 
@@ -207,7 +208,7 @@ def gpu_facts(root: str = "/", environ: dict[str, str] | None = None) -> dict[st
 
 
 def parse_dpkg_status(text: str, names: list[str] | None = None) -> dict[str, str]:
-    """{package: version} for packages whose Status is "install ok installed"."""
+    """{package: version} for installed packages (Status "install ok installed", or "hold ok installed")."""
     wanted = set(names) if names is not None else None
     result: dict[str, str] = {}
     for stanza in text.split("\n\n"):
@@ -218,12 +219,27 @@ def parse_dpkg_status(text: str, names: list[str] | None = None) -> dict[str, st
             key, _, value = line.partition(":")
             fields[key.strip()] = value.strip()
         name = fields.get("Package")
-        if not name or fields.get("Status") != "install ok installed":
+        if not name or fields.get("Status") not in ("install ok installed", "hold ok installed"):
             continue
         if wanted is not None and name not in wanted:
             continue
         result.setdefault(name, fields.get("Version", ""))
     return result
+
+
+def held_packages(root: str = "/", names: list[str] | None = None) -> list[str]:
+    """Installed packages marked hold (apt-mark hold / dpkg --set-selections)."""
+    text = _read(root, "/var/lib/dpkg/status") or ""
+    held = []
+    for stanza in text.split("\n\n"):
+        name = re.search(r"^Package:\s*(\S+)", stanza, re.MULTILINE)
+        if (
+            name
+            and re.search(r"^Status:\s*hold ok installed\s*$", stanza, re.MULTILINE)
+            and (names is None or name.group(1) in names)
+        ):
+            held.append(name.group(1))
+    return sorted(held)
 
 
 def installed_packages(root: str = "/", names: list[str] | None = None) -> dict[str, str]:
@@ -264,6 +280,7 @@ def gather(
         "wsl": wsl_facts(root, environ),
         "gpu": gpu_facts(root, environ),
         "packages": installed_packages(root, packages if packages is not None else DEFAULT_PACKAGES),
+        "held": held_packages(root, packages if packages is not None else DEFAULT_PACKAGES),
         "machine": machine,
         "arch": arch,
         "distro": distro_facts(read_os_release(root)),

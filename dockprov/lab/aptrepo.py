@@ -55,6 +55,8 @@ def build_dist(root: Path, distro: str, codename: str, arch: str) -> None:
         ).stdout
         (index_dir / "Packages").write_text(packages)
         (index_dir / "Packages.gz").write_bytes(gzip.compress(packages.encode(), mtime=0))
+    for stale in ("Release", "InRelease", "Release.gpg"):  # never list an old Release in the new one
+        (dist / stale).unlink(missing_ok=True)
     release = subprocess.run(
         ["apt-ftparchive", *release_options(codename, arch), "release", "."],
         cwd=dist, check=True, capture_output=True, text=True,

@@ -157,7 +157,7 @@ def patch_init_script(text: str) -> str:
     """Turn Debian's init script into Docker 25's: `ulimit -n 1048576` becomes `ulimit -Hn 524288`."""
     if not re.search(r"^set -e\s*$", text, re.MULTILINE):
         raise ValueError("init script is not a `set -e` script: the lab would not reproduce the WSL bug")
-    pattern = re.compile(rf"^(\s*){re.escape(DEBIAN_ULIMIT_LINE)}\s*$", re.MULTILINE)
+    pattern = re.compile(rf"^([ \t]*){re.escape(DEBIAN_ULIMIT_LINE)}[ \t]*$", re.MULTILINE)
     new, count = pattern.subn(rf"\g<1>{DOCKER25_ULIMIT_LINE}", text)
     if count != 1:
         raise ValueError(f"expected one `{DEBIAN_ULIMIT_LINE}` line in the init script, found {count}")

@@ -160,3 +160,18 @@ def test_module_returns_facts_and_never_changes(monkeypatch):
     facts = res["ansible_facts"]["dockprov_host"]
     assert facts["wsl"]["version"] == 2 and facts["init_system"] == "sysvinit"
     assert facts["arch"] == "amd64" and "docker.io" in facts["packages"]
+
+
+def test_held_packages_count_as_installed_and_are_reported(tmp_path):
+    status = tmp_path / "var/lib/dpkg/status"
+    status.parent.mkdir(parents=True)
+    status.write_text(
+        "Package: docker-ce\nStatus: hold ok installed\nVersion: 5:26.1.5-1~debian.12~bookworm\n\n"
+        "Package: docker-ce-cli\nStatus: install ok installed\nVersion: 5:26.1.5-1~debian.12~bookworm\n\n"
+        "Package: runc\nStatus: deinstall ok config-files\nVersion: 1.1.5\n"
+    )
+    assert hf.installed_packages(str(tmp_path)) == {
+        "docker-ce": "5:26.1.5-1~debian.12~bookworm",
+        "docker-ce-cli": "5:26.1.5-1~debian.12~bookworm",
+    }
+    assert hf.held_packages(str(tmp_path)) == ["docker-ce"]
