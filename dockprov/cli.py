@@ -18,6 +18,11 @@ def _lab(args: argparse.Namespace) -> int:
         if args.lab_cmd == "up":
             hosts = None if args.hosts is None else [h for h in args.hosts.split(",") if h]
             fleet.print_status(fleet.up(PROJECT, state, hosts=hosts, rebuild=args.rebuild), args.json)
+        elif args.lab_cmd == "host":
+            if args.action == "up":
+                print(fleet.start_host(fleet.host_kind(args.kind), args.name))
+            else:
+                fleet.remove_host(args.name)
         elif args.lab_cmd == "down":
             removed = fleet.down()
             print("removed: " + ", ".join(f"{len(v)} {k}" for k, v in removed.items()))
@@ -38,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--hosts", help="comma-separated host kinds to start (deb12,deb13,ubuntu2404,wsl); "
                                     "'' starts only mirror.lab and registry.lab")
     up.add_argument("--rebuild", action="store_true", help="rebuild every image even if its inputs are unchanged")
+    host = lab_sub.add_parser("host", help="start or remove one extra lab host (Molecule uses this)")
+    host.add_argument("action", choices=["up", "rm"])
+    host.add_argument("name", help="container name")
+    host.add_argument("--kind", default="deb12", help="deb12, deb13, ubuntu2404 or wsl")
     lab_sub.add_parser("down", help="remove every lab container, network and volume, and nothing else")
     lab_sub.add_parser("status", help="what runs")
     for p in lab_sub.choices.values():

@@ -104,7 +104,8 @@ def write_inventory_vars(project: Path, fingerprint: str, armored: str) -> Path:
     """Record the mirror key where inventory/lab reads it (a generated, git-ignored group_vars file)."""
     path = project / "inventory" / "lab" / "group_vars" / "all" / "lab_generated.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    indented = "".join(f"  {line}\n" for line in armored.strip().splitlines())
+    # The armor's blank line stays empty (no indent): same block scalar, no trailing spaces for yamllint.
+    indented = "".join(f"  {line}\n" if line else "\n" for line in armored.strip().splitlines())
     text = (
         "---\n# Written by `dockprov lab up`: the key the lab generated to sign mirror.lab. Do not edit.\n"
         f'dockprov_lab_mirror_fingerprint: "{fingerprint}"\n'
@@ -148,20 +149,42 @@ def _has_hello() -> bool:
         return False
 
 
-def start_host(kind: HostKind) -> None:
-    """Start a lab host, or recreate it when its image or its run options changed."""
-    name = HOST_PREFIX + kind.name
+def host_kind(name: str) -> HostKind:
+    for kind in HOST_KINDS:
+        if kind.name == name:
+            return kind
+    raise DockerError(f"unknown host kind {name!r}; kinds: {', '.join(k.name for k in HOST_KINDS)}")
+
+
+def start_host(kind: HostKind, name: str | None = None) -> str:
+    """Start a lab host, or recreate it when its image or its run options changed.
+
+    Molecule scenarios start their hosts through this too (`dockprov lab host up`), so a test host is
+    exactly a lab host: same image, capabilities and inner /var/lib/docker volume.
+    """
+    name = name or HOST_PREFIX + kind.name
     image = host_image(kind)
-    volume = f"dockprov-lab-{kind.name}-docker"
+    volume = f"dockprov-lab-{kind.name}-docker" if name == HOST_PREFIX + kind.name else f"{name}-docker"
     args = host_run_args(name, volume)
     args_key = cachekey.key(*args)
     info = _running(name)
     if _current(info, image) and (info or {}).get("Config", {}).get("Labels", {}).get(ARGS_LABEL) == args_key:
-        return
+        return name
     docker("rm", "-f", name, check=False)
     if inspect("volume", volume) is None:
         docker("volume", "create", "--label", f"{LABEL}=1", volume)
     docker("run", "-d", "--name", name, "--label", f"{ARGS_LABEL}={args_key}", *args, image)
+    return name
+
+
+def remove_host(name: str) -> None:
+    """Remove one host container and its inner /var/lib/docker volume (lab-labelled ones only)."""
+    info = inspect("container", name)
+    if info is not None and LABEL in (info["Config"].get("Labels") or {}):
+        docker("rm", "-f", "-v", name)
+    volume = inspect("volume", f"{name}-docker")
+    if volume is not None and LABEL in (volume.get("Labels") or {}):
+        docker("volume", "rm", f"{name}-docker")
 
 
 def down() -> dict[str, list[str]]:
