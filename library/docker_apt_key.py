@@ -160,7 +160,8 @@ import glob
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.dockprov_apt import atomic_write, ensure_dir, host_path
+from ansible.module_utils.dockprov_apt import ensure_dir, host_path
+from ansible.module_utils.dockprov_files import atomic_write
 from ansible.module_utils.dockprov_openpgp import (
     OpenPGPError,
     describe_keys,
@@ -371,7 +372,7 @@ def run_module() -> None:
         result["changed"] = True
         if not module.check_mode:
             ensure_dir(os.path.dirname(real_dest))
-            atomic_write(real_dest, new_content, 0o644)
+            atomic_write(real_dest, new_content, mode=0o644)
     elif os.stat(real_dest).st_mode & 0o777 != 0o644:
         result["changed"] = True
         if not module.check_mode:
@@ -396,7 +397,7 @@ def run_module() -> None:
                 os.unlink(real)
             else:
                 mode = os.stat(real).st_mode & 0o777
-                atomic_write(real, action.new_content or b"", mode)
+                atomic_write(real, action.new_content or b"", mode=mode)
 
     module.exit_json(**result)
 

@@ -167,7 +167,6 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.dockprov_apt import (
-    atomic_write,
     backup_name,
     choose_mirror,
     disable_docker_lines,
@@ -179,6 +178,7 @@ from ansible.module_utils.dockprov_apt import (
     repo_url,
     resolve_mirror,
 )
+from ansible.module_utils.dockprov_files import atomic_write
 from ansible.module_utils.urls import fetch_url
 
 SOURCES_DIR = "/etc/apt/sources.list.d"
@@ -281,7 +281,7 @@ def run_module() -> None:
         result["changed"] = True
         if not module.check_mode:
             ensure_dir(os.path.dirname(real_dest))
-            atomic_write(real_dest, content.encode("utf-8"), 0o644)
+            atomic_write(real_dest, content.encode("utf-8"), mode=0o644)
     elif os.stat(real_dest).st_mode & 0o777 != 0o644:
         result["changed"] = True
         if not module.check_mode:
@@ -324,7 +324,7 @@ def run_module() -> None:
                     ensure_dir(real_backup)
                     shutil.copy2(real_list, target)
                     mode = os.stat(real_list).st_mode & 0o777
-                    atomic_write(real_list, new_text.encode("utf-8"), mode)
+                    atomic_write(real_list, new_text.encode("utf-8"), mode=mode)
 
     module.exit_json(**result)
 

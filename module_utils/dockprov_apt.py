@@ -9,7 +9,6 @@ import fnmatch
 import os
 import posixpath
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -196,31 +195,6 @@ def host_path(root: str, path: str) -> str:
     return os.path.join(root, path.lstrip("/"))
 
 
-def atomic_write(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory, fsync, os.replace."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
 
 
 def ensure_dir(path: str, mode: int = 0o755) -> bool:

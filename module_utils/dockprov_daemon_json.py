@@ -17,6 +17,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
+try:
+    from ansible.module_utils.dockprov_files import atomic_write
+except ImportError:  # unit tests import module_utils/ directly
+    from dockprov_files import atomic_write  # type: ignore[no-redef]
+
 DEFAULT_PATH = "/etc/docker/daemon.json"
 BACKUP_SUFFIX = ".dockprov-previous"
 # Written instead of BACKUP_SUFFIX when the module created the file: "there was no previous file".
@@ -480,36 +485,6 @@ def dockerd_validate(runner: Runner, dockerd: str, text: str) -> tuple[bool | No
 # --------------------------------------------------------------------------- file writing
 
 
-def atomic_write(path: str, data: str, default_mode: int = DEFAULT_MODE) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same dir, fsync, os.replace.
-
-    An existing file keeps its mode and owner; a new one gets ``default_mode``.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        info: os.stat_result | None = os.stat(path)
-    except FileNotFoundError:
-        info = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode) if info else default_mode)
-            if info is not None and (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
-                with contextlib.suppress(PermissionError):
-                    os.fchown(handle.fileno(), info.st_uid, info.st_gid)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _remove(path: str) -> None:

@@ -12,12 +12,15 @@ Standard library only: this file is shipped to target hosts (Python 3.9+).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import stat
-import tempfile
 from typing import Any
+
+try:
+    from ansible.module_utils.dockprov_files import atomic_write
+except ImportError:  # unit tests import module_utils/ directly
+    from dockprov_files import atomic_write  # type: ignore[no-redef]
 
 DEFAULT_PATH = "/etc/init.d/docker"
 BACKUP_SUFFIX = ".dockprov-orig"
@@ -132,28 +135,6 @@ def patch(text: str, mode: str = "guard") -> tuple[str, list[dict[str, Any]]]:
 # --------------------------------------------------------------------------- file writing
 
 
-def atomic_write(path: str, data: str, default_mode: int = 0o644) -> None:
-    """Temp file in the same dir, fsync, os.replace; an existing file keeps its mode and owner."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        info: os.stat_result | None = os.stat(path)
-    except FileNotFoundError:
-        info = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode) if info else default_mode)
-            if info is not None and (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
-                with contextlib.suppress(PermissionError):
-                    os.fchown(handle.fileno(), info.st_uid, info.st_gid)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-MODULE_UTILS = ("dockprov_openpgp", "dockprov_apt", "dockprov_host_facts")
+MODULE_UTILS = ("dockprov_files", "dockprov_openpgp", "dockprov_apt", "dockprov_host_facts")
 
 
 def _alias_module_utils() -> None:

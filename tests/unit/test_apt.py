@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 
 import dockprov_apt as apt
@@ -185,30 +184,6 @@ def test_disable_docker_lines():
         "# deb-src https://download.docker.com/linux/ubuntu jammy stable",
     ]
     assert apt.disable_docker_lines(new) == (new, [])
-
-
-def test_atomic_write_replaces_and_sets_mode(tmp_path):
-    target = tmp_path / "file"
-    target.write_text("old")
-    os.chmod(target, 0o600)
-    apt.atomic_write(str(target), b"new", 0o644)
-    assert target.read_bytes() == b"new"
-    assert stat.S_IMODE(target.stat().st_mode) == 0o644
-    assert [p.name for p in tmp_path.iterdir()] == ["file"]
-
-
-def test_atomic_write_cleans_up_on_failure(tmp_path, monkeypatch):
-    target = tmp_path / "file"
-    target.write_text("old")
-
-    def boom(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(apt.os, "replace", boom)
-    with pytest.raises(OSError, match="disk full"):
-        apt.atomic_write(str(target), b"new")
-    assert target.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
 
 def test_host_path():
