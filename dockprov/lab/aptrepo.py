@@ -87,3 +87,31 @@ def link_china_layout(root: Path) -> None:
     link = root / "docker-ce"
     if not link.is_symlink():
         link.symlink_to(".")
+
+
+def build_flat(repo: Path, options: list[str]) -> None:
+    """Packages(.gz) and Release of a flat repository (``deb <uri> /``): the .debs sit next to the index."""
+    packages = subprocess.run(
+        ["apt-ftparchive", "packages", "."], cwd=repo, check=True, capture_output=True, text=True,
+    ).stdout
+    (repo / "Packages").write_text(packages)
+    (repo / "Packages.gz").write_bytes(gzip.compress(packages.encode(), mtime=0))
+    for stale in ("Release", "InRelease", "Release.gpg"):
+        (repo / stale).unlink(missing_ok=True)
+    release = subprocess.run(
+        ["apt-ftparchive", *options, "release", "."], cwd=repo, check=True, capture_output=True, text=True,
+    ).stdout
+    (repo / "Release").write_text(release)
+
+
+def sign_release(directory: Path, gnupghome: Path, fingerprint: str) -> None:
+    """InRelease and Release.gpg for the Release file in ``directory``."""
+    env = {**os.environ, "GNUPGHOME": str(gnupghome)}
+    for out, mode in (("InRelease", "--clearsign"), ("Release.gpg", "--detach-sign")):
+        target = directory / out
+        target.unlink(missing_ok=True)
+        subprocess.run(
+            ["gpg", "--batch", "--yes", "--local-user", fingerprint, "--armor", mode,
+             "--output", str(target), str(directory / "Release")],
+            env=env, check=True, capture_output=True,
+        )

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import aptrepo, cachekey, gpgkey, repack
+from . import aptrepo, cachekey, gpgkey, nvidia, repack
 from .debian import Archive, archive_url
 from .dockercli import KEY_LABEL, LABEL, docker, image_key
 
@@ -150,7 +150,8 @@ class Builder:
         fpr, armored = self.mirror_key()
         lab_dir = Path(__file__).parent
         key = cachekey.key(fpr, self.arch, self.keys[f"{PREFIX}/base-bookworm"],
-                           lab_dir / "repack.py", lab_dir / "aptrepo.py", FILES / "mirror.Dockerfile")
+                           lab_dir / "repack.py", lab_dir / "aptrepo.py", FILES / "mirror.Dockerfile",
+                           lab_dir / "nvidia.py")
         if self._fresh(image, key):
             return image
         context = self.state / "mirror-build"
@@ -177,6 +178,7 @@ class Builder:
             aptrepo.sign_dist(root, target.distro, target.codename, self.state / "gnupg", fpr)
             aptrepo.write_key(root, target.distro, armored)
         aptrepo.link_china_layout(root)
+        nvidia.build_repo(root, self.arch, self.state / "gnupg", fpr, armored)  # LAB STAND-IN toolkit
         self._build(image, key, FILES / "mirror.Dockerfile", context, f"{PREFIX}/base-bookworm")
         shutil.rmtree(context, ignore_errors=True)
         return image
