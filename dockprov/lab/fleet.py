@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import time
 import urllib.request
@@ -118,9 +120,27 @@ def write_inventory_vars(project: Path, fingerprint: str, armored: str) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _locked(state: Path) -> Any:
+    """One `lab up` at a time per state dir: two builders would share (and delete) the same build context."""
+    state.mkdir(parents=True, exist_ok=True)
+    with open(state / "lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("another `dockprov lab up` is running; waiting for it")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def up(project: Path, state: Path, hosts: list[str] | None = None, rebuild: bool = False) -> dict[str, Any]:
     if not daemon_answers():
         raise DockerError("no Docker daemon answers: run `make setup` (installs docker.io and starts dockerd)")
+    with _locked(state):
+        return _up(project, state, hosts, rebuild)
+
+
+def _up(project: Path, state: Path, hosts: list[str] | None, rebuild: bool) -> dict[str, Any]:
     started = time.monotonic()
     wanted = [k for k in HOST_KINDS if hosts is None or k.name in hosts]
     builder = Builder(state, rebuild=rebuild)
