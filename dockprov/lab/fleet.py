@@ -154,6 +154,9 @@ def _up(project: Path, state: Path, hosts: list[str] | None, rebuild: bool) -> d
              ["-p", "127.0.0.1::5000", "-v", "dockprov-lab-registry:/var/lib/docker-registry"])
     if not registry_was_current or not _has_hello():
         _seed_registry(f"{PREFIX}/hello-world")
+    from . import secure_registry  # registry-tls.lab: TLS (lab CA) + htpasswd; writes lab_generated_registry.yml
+
+    secure_registry.up(project, state, f"{PREFIX}/hello-world", f"{PREFIX}/registry")
     for kind in wanted:
         start_host(kind)
     log(f"up in {time.monotonic() - started:.1f}s")
