@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from . import cachekey
+from . import apps, cachekey
 from .dockercli import LABEL, DockerError, daemon_answers, docker, inspect, labelled
 from .images import HOST_KINDS, PREFIX, Builder, HostKind, host_image, log
 
@@ -102,6 +102,16 @@ def _seed_registry(hello_image: str) -> None:
     docker("rmi", ref)
 
 
+def _seed_apps() -> None:
+    """Push the LAB STAND-IN app images (library/wordpress, ...) that registry.lab lacks or holds older."""
+    port = registry_port()
+    _wait_http(f"http://127.0.0.1:{port}/v2/")
+    stale = apps.stale(port)
+    if stale:
+        log(f"registry.lab: pushing {', '.join(a.repository for a in stale)}")
+        apps.push(port, stale)
+
+
 def write_inventory_vars(project: Path, fingerprint: str, armored: str) -> Path:
     """Record the mirror key where inventory/lab reads it (a generated, git-ignored group_vars file)."""
     path = project / "inventory" / "lab" / "group_vars" / "all" / "lab_generated.yml"
@@ -157,6 +167,7 @@ def _up(project: Path, state: Path, hosts: list[str] | None, rebuild: bool) -> d
     from . import secure_registry  # registry-tls.lab: TLS (lab CA) + htpasswd; writes lab_generated_registry.yml
 
     secure_registry.up(project, state, f"{PREFIX}/hello-world", f"{PREFIX}/registry")
+    _seed_apps()
     for kind in wanted:
         start_host(kind)
     log(f"up in {time.monotonic() - started:.1f}s")

@@ -189,5 +189,8 @@ class Builder:
         self.hello()
         self.registry()
         self.mirror()
+        from . import apps  # here, not at the top: apps imports this module's Builder for its type hints
+
+        apps.build(self)  # LAB STAND-IN workload images (WordPress, MariaDB, pandas, nginx)
         if with_hosts:
             self.hosts()
