@@ -19,6 +19,8 @@ description:
     and two sources for one repo with different C(Signed-By) make apt fail. With O(legacy_cleanup=true)
     such files under C(/etc/apt/sources.list.d/) are moved into O(backup_dir), and Docker lines in
     C(/etc/apt/sources.list) are commented out (after a backup copy), so nothing is lost.
+  - With O(layout=flat) it writes a flat repository instead (C(deb <base> stable/deb/amd64/), no components),
+    the form NVIDIA's libnvidia-container repository uses; the nvidia_container_toolkit role calls it that way.
   - Does not run C(apt-get update); notify a handler or use M(ansible.builtin.apt) with C(update_cache) when
     the module reports a change.
 version_added: "0.1.0"
@@ -32,18 +34,32 @@ options:
       - "Presets: V(official) (https://download.docker.com), V(aliyun) (https://mirrors.aliyun.com/docker-ce),
         V(ustc) (https://mirrors.ustc.edu.cn/docker-ce), V(tuna) (https://mirrors.tuna.tsinghua.edu.cn/docker-ce),
         V(azure-china) (https://mirror.azure.cn/docker-ce)."
+      - With O(layout=flat) the presets do not apply: every entry is the URL that holds O(suite).
     type: list
     elements: str
     required: true
+  layout:
+    description:
+      - V(docker) is Docker's tree, C(<base>/linux/<distro>) with suite O(codename) and component O(channel).
+      - "V(flat) is a flat repository: C(URIs) is the mirror, C(Suites) is O(suite), no C(Components); probed at
+        C(<base>/<suite>InRelease). O(distro), O(codename) and O(channel) are not used."
+    type: str
+    choices: [docker, flat]
+    default: docker
+  suite:
+    description: The path of a flat repository below each mirror, ending in C(/) (for example C(stable/deb/amd64/)).
+    type: str
   distro:
-    description: Docker repository family, usually C(dockprov_host.distro.docker_distro) from M(docker_host_facts).
+    description:
+      - Docker repository family, usually C(dockprov_host.distro.docker_distro) from M(docker_host_facts).
+      - Required with O(layout=docker).
     type: str
     choices: [debian, ubuntu]
-    required: true
   codename:
-    description: Release codename, usually C(dockprov_host.distro.docker_codename) (for example C(bookworm), C(noble)).
+    description:
+      - Release codename, usually C(dockprov_host.distro.docker_codename) (for example C(bookworm), C(noble)).
+      - Required with O(layout=docker).
     type: str
-    required: true
   arch:
     description:
       - Debian architecture (C(amd64), C(arm64), ...). Defaults to the host's, from C(uname -m).
@@ -81,6 +97,18 @@ options:
         into O(backup_dir), and comment out such lines in C(/etc/apt/sources.list).
     type: bool
     default: true
+  legacy_names:
+    description:
+      - More file name patterns (shell globs) under C(sources.list.d) that O(legacy_cleanup) moves away.
+      - With O(layout=flat) these and O(legacy_markers) replace Docker's names and URL fragments.
+    type: list
+    elements: str
+    default: []
+  legacy_markers:
+    description: More URL fragments that mark a source line or file as one O(legacy_cleanup) moves away.
+    type: list
+    elements: str
+    default: []
   backup_dir:
     description: Where legacy source files are moved to (created with mode 0755).
     type: path
@@ -98,6 +126,17 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: NVIDIA's flat libnvidia-container repository (the nvidia_container_toolkit role)
+  docker_apt_source:
+    layout: flat
+    mirrors: [https://nvidia.github.io/libnvidia-container]
+    suite: stable/deb/amd64/
+    arch: amd64
+    signed_by: /etc/apt/keyrings/nvidia-container-toolkit.asc
+    dest: /etc/apt/sources.list.d/nvidia-container-toolkit.sources
+    legacy_names: [nvidia-docker.list, nvidia-container-toolkit.list]
+    legacy_markers: [nvidia.github.io/nvidia-docker]
+
 - name: Docker repo, preferring download.docker.com, falling back to USTC and Aliyun
   docker_apt_source:
     mirrors: [official, ustc, aliyun]
@@ -167,12 +206,16 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.dockprov_apt import (
+    DOCKER_URL_MARKERS,
+    LEGACY_SOURCE_NAMES,
     backup_name,
+    check_flat_suite,
     choose_mirror,
     disable_docker_lines,
     dpkg_arch,
     ensure_dir,
     find_legacy_sources,
+    flat_release_urls,
     host_path,
     render_deb822,
     repo_url,
@@ -223,8 +266,10 @@ def run_module() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             mirrors=dict(type="list", elements="str", required=True),
-            distro=dict(type="str", choices=["debian", "ubuntu"], required=True),
-            codename=dict(type="str", required=True),
+            layout=dict(type="str", choices=["docker", "flat"], default="docker"),
+            suite=dict(type="str"),
+            distro=dict(type="str", choices=["debian", "ubuntu"]),
+            codename=dict(type="str"),
             arch=dict(type="str"),
             channel=dict(type="str", choices=["stable", "test"], default="stable"),
             signed_by=dict(type="path", default="/etc/apt/keyrings/docker.asc"),
@@ -233,9 +278,12 @@ def run_module() -> None:
             timeout=dict(type="int", default=5),
             validate_certs=dict(type="bool", default=True),
             legacy_cleanup=dict(type="bool", default=True),
+            legacy_names=dict(type="list", elements="str", default=[]),
+            legacy_markers=dict(type="list", elements="str", default=[]),
             backup_dir=dict(type="path", default="/var/backups/dockprov/apt"),
             root=dict(type="path", default="/"),
         ),
+        required_if=[("layout", "docker", ["distro", "codename"]), ("layout", "flat", ["suite"])],
         supports_check_mode=True,
     )
     p = module.params
@@ -245,12 +293,14 @@ def run_module() -> None:
 
     if not p["mirrors"]:
         module.fail_json(msg="mirrors must name at least one preset or URL", **result)
+    flat = p["layout"] == "flat"
     try:
-        bases = [resolve_mirror(m) for m in p["mirrors"]]
+        bases = [resolve_mirror(m, {} if flat else None) for m in p["mirrors"]]
+        suite = check_flat_suite(p["suite"]) if flat else ""
     except ValueError as exc:
         module.fail_json(msg=str(exc), **result)
-    codename = p["codename"].strip()
-    if not codename or "/" in codename or " " in codename:
+    codename = suite if flat else p["codename"].strip()
+    if not flat and (not codename or "/" in codename or " " in codename):
         module.fail_json(msg=f"invalid codename {p['codename']!r}", **result)
     try:
         arch = p["arch"] or dpkg_arch(platform.machine())
@@ -258,22 +308,26 @@ def run_module() -> None:
         module.fail_json(msg=f"{exc}; set arch explicitly", **result)
 
     probe = (lambda url: _probe(module, url)) if p["probe"] else None
-    base, attempts = choose_mirror(bases, p["distro"], codename, probe)
+    release_for = (lambda b: flat_release_urls(b, suite)) if flat else None
+    base, attempts = choose_mirror(bases, p["distro"], codename, probe, release_for)
     result["tried"] = [a.as_dict() for a in attempts]
     if base is None:
         details = "; ".join(f"{a.mirror}: {a.error}" for a in attempts)
+        if flat:
+            module.fail_json(msg=f"no mirror serves {suite}: {details}. Check the host's network or proxy, "
+                             "or add another mirror URL", **result)
         module.fail_json(
             msg=f"no mirror serves {p['distro']} {codename}: {details}. Check the codename, the host's network "
             "or proxy, or add another mirror (presets: official, aliyun, ustc, tuna, azure-china)",
             **result,
         )
-    url = repo_url(base, p["distro"])
+    url = base if flat else repo_url(base, p["distro"])
     result["mirror"] = base
     result["repo_url"] = url
 
     if not os.path.exists(host_path(root, p["signed_by"])):
         module.warn(f"signed_by {p['signed_by']} does not exist yet; apt will reject the repository until it does")
-    content = render_deb822(url, codename, p["channel"], arch, p["signed_by"])
+    content = render_deb822(url, codename, "" if flat else p["channel"], arch, p["signed_by"])
     result["content"] = content
     real_dest = host_path(root, dest)
     before = _read_text(real_dest) if os.path.isfile(real_dest) else None
@@ -290,7 +344,12 @@ def run_module() -> None:
         result["diff"] = dict(before_header=dest, after_header=dest, before=before or "", after=content)
 
     if p["legacy_cleanup"]:
-        markers = [repo_url(b, d) for b in bases for d in ("debian", "ubuntu")]
+        if flat:  # only this repository's own names and URLs: Docker's sources are none of its business
+            markers = [*bases, *p["legacy_markers"]]
+            names, builtin = p["legacy_names"], ()
+        else:
+            markers = [repo_url(b, d) for b in bases for d in ("debian", "ubuntu")] + p["legacy_markers"]
+            names, builtin = [*LEGACY_SOURCE_NAMES, *p["legacy_names"]], DOCKER_URL_MARKERS
         real_dir = host_path(root, SOURCES_DIR)
         files: dict[str, str] = {}
         for path in sorted(
@@ -298,7 +357,7 @@ def run_module() -> None:
         ):
             if os.path.isfile(path):
                 files[f"{SOURCES_DIR}/{os.path.basename(path)}"] = _read_text(path) or ""
-        legacy = find_legacy_sources(files, markers, exclude=dest)
+        legacy = find_legacy_sources(files, markers, exclude=dest, names=names, builtin_markers=builtin)
         stamp = time.strftime("%Y%m%dT%H%M%S")
         real_backup = host_path(root, p["backup_dir"])
         for path in legacy:
@@ -313,7 +372,7 @@ def run_module() -> None:
         real_list = host_path(root, SOURCES_LIST)
         text = _read_text(real_list) if os.path.isfile(real_list) else None
         if text:
-            new_text, disabled = disable_docker_lines(text, markers)
+            new_text, disabled = disable_docker_lines(text, markers, builtin)
             if disabled:
                 result["changed"] = True
                 result["removed_legacy"].append(SOURCES_LIST)

@@ -49,17 +49,23 @@ LEGACY_SOURCE_NAMES = ("docker.list", "download_docker_com_*.list")
 DOCKER_URL_MARKERS = ("download.docker.com", "/docker-ce/linux/")
 
 
-def resolve_mirror(name_or_url: str) -> str:
-    """A preset name or an http(s) base URL -> base URL without trailing slash."""
+def resolve_mirror(name_or_url: str, presets: dict[str, str] | None = None) -> str:
+    """A preset name or an http(s) base URL -> base URL without trailing slash.
+
+    ``presets`` defaults to Docker's; a flat repository passes its own (or none: URLs only).
+    """
+    presets = MIRROR_PRESETS if presets is None else presets
     value = (name_or_url or "").strip()
-    if value in MIRROR_PRESETS:
-        return MIRROR_PRESETS[value]
+    if value in presets:
+        return presets[value]
     parsed = urlparse(value)
     if parsed.scheme in ("http", "https") and parsed.netloc:
         return value.rstrip("/")
+    if not presets:
+        raise ValueError(f"unknown mirror {name_or_url!r}: use an http(s):// base URL")
     raise ValueError(
         f"unknown mirror {name_or_url!r}: use an http(s):// base URL or one of the presets "
-        f"{', '.join(sorted(MIRROR_PRESETS))}"
+        f"{', '.join(sorted(presets))}"
     )
 
 
@@ -72,6 +78,20 @@ def repo_url(base: str, distro: str) -> str:
 def release_urls(repo: str, codename: str) -> list[str]:
     base = f"{repo.rstrip('/')}/dists/{codename}"
     return [f"{base}/InRelease", f"{base}/Release"]
+
+
+def flat_release_urls(base: str, suite: str) -> list[str]:
+    """InRelease/Release of a flat repository (``deb <base> <suite>`` where the suite is a path ending in /)."""
+    prefix = f"{base.rstrip('/')}/{suite.strip('/')}/" if suite.strip("/") else f"{base.rstrip('/')}/"
+    return [f"{prefix}InRelease", f"{prefix}Release"]
+
+
+def check_flat_suite(suite: str) -> str:
+    """A flat repository's suite: a relative path that ends in "/" (sources.list(5): no components then)."""
+    value = (suite or "").strip()
+    if not value.endswith("/") or value.startswith("/") and value != "/" or " " in value or ".." in value.split("/"):
+        raise ValueError(f"invalid flat suite {suite!r}: a relative path ending in '/', e.g. 'stable/deb/amd64/'")
+    return value
 
 
 def dpkg_arch(machine: str) -> str:
@@ -103,6 +123,8 @@ def render_deb822(
         f"Architectures: {words(architectures)}",
         f"Signed-By: {signed_by}",
     ]
+    if not words(components):  # a flat repository (suite is a path ending in /) has no components
+        lines.remove("Components: ")
     if not enabled:
         lines.append("Enabled: no")
     return "\n".join(lines) + "\n"
@@ -129,16 +151,24 @@ Probe = Callable[[str], "str | None"]
 
 
 def choose_mirror(
-    bases: list[str], distro: str, codename: str, probe: Probe | None
+    bases: list[str],
+    distro: str,
+    codename: str,
+    probe: Probe | None,
+    release_urls_for: Callable[[str], list[str]] | None = None,
 ) -> tuple[str | None, list[MirrorAttempt]]:
-    """First base URL whose dists/<codename>/InRelease (or Release) answers; (None, attempts) if none."""
+    """First base URL whose dists/<codename>/InRelease (or Release) answers; (None, attempts) if none.
+
+    ``release_urls_for(base)`` replaces Docker's dists/<codename> URLs (a flat repository's own).
+    """
     attempts: list[MirrorAttempt] = []
     for base in bases:
         if probe is None:
             attempts.append(MirrorAttempt(base, True, None, None))
             return base, attempts
         errors = []
-        for url in release_urls(repo_url(base, distro), codename):
+        urls = release_urls_for(base) if release_urls_for else release_urls(repo_url(base, distro), codename)
+        for url in urls:
             err = probe(url)
             if err is None:
                 attempts.append(MirrorAttempt(base, True, None, url))
@@ -157,19 +187,28 @@ def _active_lines(text: str) -> list[str]:
     return [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 
-def references_docker(text: str, repo_markers: list[str] | tuple[str, ...] = ()) -> bool:
-    markers = [m for m in (*DOCKER_URL_MARKERS, *repo_markers) if m]
+def references_docker(
+    text: str,
+    repo_markers: list[str] | tuple[str, ...] = (),
+    builtin_markers: list[str] | tuple[str, ...] = DOCKER_URL_MARKERS,
+) -> bool:
+    markers = [m for m in (*builtin_markers, *repo_markers) if m]
     return any(any(m.rstrip("/") in line for m in markers) for line in _active_lines(text))
 
 
 def find_legacy_sources(
-    files: dict[str, str], repo_markers: list[str] | tuple[str, ...] = (), exclude: str | None = None
+    files: dict[str, str],
+    repo_markers: list[str] | tuple[str, ...] = (),
+    exclude: str | None = None,
+    names: list[str] | tuple[str, ...] = LEGACY_SOURCE_NAMES,
+    builtin_markers: list[str] | tuple[str, ...] = DOCKER_URL_MARKERS,
 ) -> list[str]:
     """Which of ``files`` ({path: content}) under sources.list.d are Docker repo sources.
 
     Matches docker.list and download_docker_com_*.list by name, and any *.list / *.sources whose
     non-comment lines mention download.docker.com, /docker-ce/linux/ or one of ``repo_markers``
     (e.g. the candidate mirror repo URLs). ``exclude`` (the managed file) is never returned.
+    ``names`` and ``builtin_markers`` replace Docker's file names and URL fragments for another repository.
     """
     found = []
     for path in sorted(files):
@@ -178,8 +217,8 @@ def find_legacy_sources(
         name = posixpath.basename(path)
         if not (name.endswith(".list") or name.endswith(".sources")):
             continue
-        if any(fnmatch.fnmatch(name, pat) for pat in LEGACY_SOURCE_NAMES) or references_docker(
-            files[path], repo_markers
+        if any(fnmatch.fnmatch(name, pat) for pat in names) or references_docker(
+            files[path], repo_markers, builtin_markers
         ):
             found.append(path)
     return found
@@ -214,12 +253,17 @@ def backup_name(path: str, stamp: str) -> str:
     return f"{_SAFE_NAME.sub('_', posixpath.basename(path))}.{stamp}"
 
 
-def disable_docker_lines(text: str, repo_markers: list[str] | tuple[str, ...] = ()) -> tuple[str, list[str]]:
-    """Comment out active one-line sources in ``text`` (e.g. /etc/apt/sources.list) naming Docker's repo.
+def disable_docker_lines(
+    text: str,
+    repo_markers: list[str] | tuple[str, ...] = (),
+    builtin_markers: list[str] | tuple[str, ...] = DOCKER_URL_MARKERS,
+) -> tuple[str, list[str]]:
+    """Comment out active one-line sources in ``text`` (e.g. /etc/apt/sources.list) naming Docker's repo
+    (or, with other ``builtin_markers``, another repository).
 
     Returns (new text, the lines that were disabled).
     """
-    markers = [m.rstrip("/") for m in (*DOCKER_URL_MARKERS, *repo_markers) if m]
+    markers = [m.rstrip("/") for m in (*builtin_markers, *repo_markers) if m]
     out: list[str] = []
     disabled: list[str] = []
     for line in text.splitlines(keepends=True):
