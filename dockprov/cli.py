@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=_lab)
         p.add_argument("--json", action="store_true", help="machine-readable output")
         p.add_argument("--state", default=str(PROJECT / ".lab"), help="lab state and cache directory")
+    from .project.commands import add_parsers
+
+    add_parsers(sub)  # init, validate, plan
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Generate, validate and plan a self-contained Ansible project for a fleet (`dockprov init/validate/plan`)."""

@@ -1,0 +1,183 @@
+"""`dockprov validate`: a project's variables against the roles' argument specs, and its fleet file.
+
+The specs come from the project's own roles/*/meta/argument_specs.yml (the vendored copies), so a project
+is judged by the roles it will really run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import fleet as fleet_mod
+from .errors import Finding, closest
+from .schema import type_name
+
+VAR_DIRS = ("inventory/group_vars", "inventory/host_vars", "group_vars", "host_vars")
+# Prefixes that belong to the project or to Ansible, not to one role.
+FREE_PREFIXES = ("ansible_", "vault_", "dockprov_")
+TEMPLATE_TYPES = {"str", "path", "raw"}
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads inline `!vault` and `!unsafe` values as opaque strings instead of failing."""
+
+
+_Loader.add_constructor("!vault", lambda loader, node: "<vaulted>")
+_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def role_specs(project: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """role -> option -> spec, over all of the role's entry points."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for spec_file in sorted(project.glob("roles/*/meta/argument_specs.yml")):
+        specs = yaml.safe_load(spec_file.read_text()) or {}
+        options: dict[str, dict[str, Any]] = {}
+        for entry in (specs.get("argument_specs") or {}).values():
+            options.update((entry or {}).get("options") or {})
+        out[spec_file.parent.parent.name] = options
+    return out
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _type_problem(spec: dict[str, Any], value: Any, leaf: str) -> tuple[str, str] | None:
+    kind = spec.get("type", "str")
+    if _is_template(value) or value == "<vaulted>":
+        return None  # decided at run time; argument_specs checks it then
+    if value is None:
+        return None if not spec.get("required") else ("is null", f"give {leaf} a value")
+    if kind in ("str", "path"):
+        if not isinstance(value, str):
+            return (f"expected a string, got {type_name(value)}", f'quote it: {leaf}: "{value}"')
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            return (f"expected true or false, got {type_name(value)}", f"write {leaf}: true or false, unquoted")
+    elif kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return (f"expected a whole number, got {type_name(value)}", f"write {leaf}: <number>, unquoted")
+    elif kind == "list":
+        if not isinstance(value, list):
+            example = f"[{value}]" if isinstance(value, str) else "[...]"
+            return (f"expected a list, got {type_name(value)}", f"write it as a list: {leaf}: {example}")
+        elements = spec.get("elements")
+        for i, item in enumerate(value):
+            if elements in ("str", "path") and not isinstance(item, str) and not _is_template(item):
+                return (f"item {i} should be a string, got {type_name(item)}", f'quote it: "{item}"')
+            if elements == "dict" and not isinstance(item, dict):
+                return (f"item {i} should be a mapping, got {type_name(item)}", "write each item as key: value")
+    elif kind == "dict" and not isinstance(value, dict):
+        return (f"expected a mapping, got {type_name(value)}", f"indent key: value pairs under {leaf}")
+    choices = spec.get("choices")
+    if choices and value not in choices:
+        guess = closest(str(value), [str(c) for c in choices])
+        hint = f"did you mean '{guess}'? " if guess else ""
+        return (f"'{value}' is not one of {', '.join(map(str, choices))}", f"{hint}use one of {choices}")
+    return None
+
+
+def check_vars(variables: dict[str, Any], file: str, specs: dict[str, dict[str, dict[str, Any]]],
+               where: str = "") -> list[Finding]:
+    out: list[Finding] = []
+    roles = sorted(specs, key=len, reverse=True)  # longest prefix wins
+    every = {name for options in specs.values() for name in options}
+    for name, value in variables.items():
+        key = f"{where}{name}"
+        if not isinstance(name, str) or name.startswith(FREE_PREFIXES) or name.startswith("_"):
+            continue
+        role = next((r for r in roles if name.startswith(r + "_")), None)
+        if role is None:
+            # Not a role's variable unless it looks like one (docker_... with a mistyped role name).
+            if name.startswith("docker_") or name.startswith("nvidia_"):
+                guess = closest(name, every)
+                fix = f"did you mean '{guess}'?" if guess else f"role variables start with {', '.join(specs)}"
+                out.append(Finding(file, key, "no role has this variable", fix))
+            continue
+        spec = specs[role].get(name)
+        if spec is None:
+            guess = closest(name, specs[role])
+            fix = (f"did you mean '{guess}'?" if guess
+                   else f"see roles/{role}/README.md; {role} knows: {', '.join(sorted(specs[role]))}")
+            out.append(Finding(file, key, f"unknown {role} variable (not in roles/{role}/meta/argument_specs.yml)",
+                               fix))
+            continue
+        problem = _type_problem(spec, value, name)
+        if problem:
+            out.append(Finding(file, key, *problem))
+    return out
+
+
+def _load(path: Path, project: Path) -> tuple[Any, list[Finding]]:
+    rel = str(path.relative_to(project))
+    text = path.read_text()
+    if text.startswith("$ANSIBLE_VAULT"):
+        return None, []
+    try:
+        return yaml.load(text, Loader=_Loader), []  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        return None, [Finding(rel, where, f"not valid YAML ({getattr(exc, 'problem', exc)})", "fix the syntax")]
+
+
+def _inventory_vars(data: Any, rel: str, specs: dict[str, dict[str, dict[str, Any]]]) -> list[Finding]:
+    """Vars written inline in a YAML inventory (group vars: and per-host values)."""
+    out: list[Finding] = []
+
+    def walk(group: str, body: Any) -> None:
+        if not isinstance(body, dict):
+            return
+        out.extend(check_vars(body.get("vars") or {}, rel, specs, f"{group}.vars."))
+        for host, hvars in (body.get("hosts") or {}).items():
+            if isinstance(hvars, dict):
+                out.extend(check_vars(hvars, rel, specs, f"{group}.hosts.{host}."))
+        for child, cbody in (body.get("children") or {}).items():
+            walk(f"{group}.children.{child}", cbody)
+
+    for group, body in (data or {}).items():
+        walk(group, body)
+    if isinstance(data, dict) and "docker_hosts" not in data:
+        out.append(Finding(rel, "docker_hosts", "missing: site.yml plays on the docker_hosts group",
+                           "put every host under docker_hosts (children servers, wsl, gpu)"))
+    return out
+
+
+def validate_project(project: Path) -> list[Finding]:
+    """Every finding for a generated (or hand-written) project directory."""
+    findings: list[Finding] = []
+    specs = role_specs(project)
+    if not specs:
+        return [Finding(str(project), "roles/", "no roles with meta/argument_specs.yml",
+                        "run dockprov validate on a project made by `dockprov init`")]
+    fleet_file = project / "fleet.yml"
+    if fleet_file.is_file():
+        try:
+            fleet_mod.load(fleet_file)
+        except fleet_mod.FleetError as exc:
+            findings.extend(exc.findings)
+    for sub in VAR_DIRS:
+        for path in sorted((project / sub).rglob("*")) if (project / sub).is_dir() else []:
+            if path.suffix not in (".yml", ".yaml", "") or not path.is_file():
+                continue
+            rel = str(path.relative_to(project))
+            data, errors = _load(path, project)
+            findings.extend(errors)
+            if data is None:
+                continue
+            if not isinstance(data, dict):
+                findings.append(Finding(rel, "(top level)", "not a mapping of variables", "write name: value lines"))
+                continue
+            findings.extend(check_vars(data, rel, specs))
+            if path.name.startswith("vault") and any(v == "CHANGE_ME" for v in data.values()):
+                findings.append(Finding(rel, ", ".join(k for k, v in data.items() if v == "CHANGE_ME"),
+                                        "placeholder secrets, not encrypted",
+                                        f"replace CHANGE_ME, then `ansible-vault encrypt {rel}`", "warning"))
+    for inventory in sorted((project / "inventory").glob("*.y*ml")) if (project / "inventory").is_dir() else []:
+        data, errors = _load(inventory, project)
+        findings.extend(errors)
+        findings.extend(_inventory_vars(data, str(inventory.relative_to(project)), specs))
+    return findings
