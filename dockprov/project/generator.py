@@ -7,8 +7,12 @@ destination exactly as it was.
 from __future__ import annotations
 
 import difflib
+import io
 import re
+import subprocess
+import tarfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,23 +50,56 @@ class Change:
         return "".join(difflib.unified_diff(old, new, before, f"b/{self.path}"))
 
 
+def _git_tree() -> dict[str, File] | None:
+    """The committed vendored files (HEAD) when the source is a git checkout, else None.
+
+    In a checkout, work in progress (a role or a task file being edited next to this one) must never leak
+    into a user's project half-done: the project gets what is committed.
+    """
+    paths = ["roles", *VENDORED_DIRS, ".yamllint"]
+    try:
+        tar = subprocess.run(["git", "-C", str(SOURCE), "archive", "--format=tar", "HEAD", "--", *paths],
+                             capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    files: dict[str, File] = {}
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        for member in archive.getmembers():
+            if member.isfile() and "__pycache__" not in member.name:
+                data = archive.extractfile(member)
+                assert data is not None
+                files[member.name] = File(data.read().decode(), 0o755 if member.mode & 0o111 else 0o644)
+    return files or None
+
+
+def _tree_files() -> dict[str, File]:
+    """The vendored files read from the file system (an installed dockprov that is no git checkout)."""
+    files: dict[str, File] = {}
+    for root in [SOURCE / "roles", *(SOURCE / d for d in VENDORED_DIRS)]:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                files[path.relative_to(SOURCE).as_posix()] = File(
+                    path.read_text(), 0o755 if path.stat().st_mode & 0o111 else 0o644)
+    files[".yamllint"] = File((SOURCE / ".yamllint").read_text())
+    return files
+
+
+@cache
+def _source() -> dict[str, File]:
+    return _git_tree() or _tree_files()
+
+
 def vendored_roles() -> list[str]:
-    return sorted(p.name for p in (SOURCE / "roles").iterdir() if (p / "tasks").is_dir())
+    """Roles with a tasks/ directory in the vendored source."""
+    return sorted({p.split("/")[1] for p in _source() if p.startswith("roles/") and p.split("/")[2:3] == ["tasks"]})
 
 
 def _vendor() -> dict[str, File]:
-    files: dict[str, File] = {}
-    roots = [SOURCE / "roles" / r for r in vendored_roles()] + [SOURCE / d for d in VENDORED_DIRS]
-    for root in roots:
-        for path in sorted(root.rglob("*")):
-            if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
-                continue
-            rel = path.relative_to(SOURCE).as_posix()
-            files[rel] = File(path.read_text(), 0o755 if path.stat().st_mode & 0o111 else 0o644)
-    # The lint settings the roles were written against (line length, octal modes), so ansible-lint on the
-    # generated project judges them the same way.
-    files[".yamllint"] = File((SOURCE / ".yamllint").read_text())
-    return files
+    # .yamllint comes along: the lint settings the roles were written against (line length, octal modes), so
+    # ansible-lint on the generated project judges them the same way.
+    roles = tuple(f"roles/{r}/" for r in vendored_roles())
+    return {p: f for p, f in _source().items()
+            if p.startswith(roles) or p.split("/")[0] in VENDORED_DIRS or p == ".yamllint"}
 
 
 def _slug(text: str) -> str:

@@ -118,8 +118,12 @@ def _daemon_json_rules() -> Any:
     return importlib.import_module("dockprov_daemon_json")
 
 
-def _find(results: list[tuple[str, dict[str, Any]]], action: str) -> list[dict[str, Any]]:
-    return [r for _, r in results if r.get("action", "").rsplit(".", 1)[-1] == action and not r.get("skipped")]
+def _find(results: list[tuple[str, dict[str, Any]]], action: str, role: str = "") -> list[dict[str, Any]]:
+    """Results of one module that ran (not skipped), optionally only from one role's tasks (the NVIDIA role
+    calls the key, source and daemon.json modules too)."""
+    return [r for n, r in results
+            if r.get("action", "").rsplit(".", 1)[-1] == action and not r.get("skipped")
+            and (not role or n.startswith(f"{role} : "))]
 
 
 def _state(result: dict[str, Any]) -> str:
@@ -138,11 +142,11 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
         if result.get("changed"):
             plan.changed += 1
 
-    for result in _find(results, "docker_apt_source")[-1:]:
+    for result in _find(results, "docker_apt_source", "docker_repo")[-1:]:
         skipped = sum(1 for t in result.get("tried", []) if not t.get("ok"))
         note = f", {skipped} mirror(s) skipped" if skipped else ""
         rows.append(("repo / mirror", f"{result.get('repo_url', '?')} ({_state(result)}{note})"))
-    for result in _find(results, "docker_apt_key")[-1:]:
+    for result in _find(results, "docker_apt_key", "docker_repo")[-1:]:
         source = result.get("source", "?")
         source = {"content": "offline key from the controller", "existing": "the key already on the host"}.get(
             source, f"downloaded from {source}")
@@ -164,7 +168,7 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
     rows.append(("packages", f"docker-ce {engine}; {packages}"))
     rows.append(("pin", (f"{pin}" if pin else "none (newest, not upgraded later)") + held))
 
-    daemon = _find(results, "docker_daemon_json")
+    daemon = _find(results, "docker_daemon_json", "docker_daemon")
     if daemon:
         result = daemon[-1]
         keys = ", ".join(result.get("changed_keys") or []) or "no change"
