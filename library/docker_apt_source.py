@@ -19,7 +19,7 @@ description:
     and two sources for one repo with different C(Signed-By) make apt fail. With O(legacy_cleanup=true)
     such files under C(/etc/apt/sources.list.d/) are moved into O(backup_dir), and Docker lines in
     C(/etc/apt/sources.list) are commented out (after a backup copy), so nothing is lost.
-  - With O(layout=flat) it writes a flat repository instead (C(deb <base> stable/deb/amd64/), no components),
+  - With O(layout=flat) it writes a flat repository instead (C(deb <base>/stable/deb/amd64 /), no components),
     the form NVIDIA's libnvidia-container repository uses; the nvidia_container_toolkit role calls it that way.
   - Does not run C(apt-get update); notify a handler or use M(ansible.builtin.apt) with C(update_cache) when
     the module reports a change.
@@ -41,8 +41,9 @@ options:
   layout:
     description:
       - V(docker) is Docker's tree, C(<base>/linux/<distro>) with suite O(codename) and component O(channel).
-      - "V(flat) is a flat repository: C(URIs) is the mirror, C(Suites) is O(suite), no C(Components); probed at
-        C(<base>/<suite>InRelease). O(distro), O(codename) and O(channel) are not used."
+      - "V(flat) is a flat repository: C(URIs) is the mirror joined with O(suite), C(Suites) is C(/), no
+        C(Components); probed at C(<base>/<suite>InRelease). O(distro), O(codename) and O(channel) are not used.
+        The index's C(Filename) fields are relative to that URI, as in NVIDIA's repository."
     type: str
     choices: [docker, flat]
     default: docker
@@ -216,6 +217,7 @@ from ansible.module_utils.dockprov_apt import (
     ensure_dir,
     find_legacy_sources,
     flat_release_urls,
+    flat_repo_url,
     host_path,
     render_deb822,
     repo_url,
@@ -321,13 +323,13 @@ def run_module() -> None:
             "or proxy, or add another mirror (presets: official, aliyun, ustc, tuna, azure-china)",
             **result,
         )
-    url = base if flat else repo_url(base, p["distro"])
+    url = flat_repo_url(base, suite) if flat else repo_url(base, p["distro"])
     result["mirror"] = base
     result["repo_url"] = url
 
     if not os.path.exists(host_path(root, p["signed_by"])):
         module.warn(f"signed_by {p['signed_by']} does not exist yet; apt will reject the repository until it does")
-    content = render_deb822(url, codename, "" if flat else p["channel"], arch, p["signed_by"])
+    content = render_deb822(url, "/" if flat else codename, "" if flat else p["channel"], arch, p["signed_by"])
     result["content"] = content
     real_dest = host_path(root, dest)
     before = _read_text(real_dest) if os.path.isfile(real_dest) else None

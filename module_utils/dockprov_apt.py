@@ -86,6 +86,16 @@ def flat_release_urls(base: str, suite: str) -> list[str]:
     return [f"{prefix}InRelease", f"{prefix}Release"]
 
 
+def flat_repo_url(base: str, suite: str) -> str:
+    """The URI apt is given for a flat repository: ``deb <base>/<suite> /``.
+
+    apt resolves a flat index's ``Filename: ./x.deb`` against this URI, so the path goes into the URI and the
+    suite is "/" (NVIDIA's own one-line source: ``deb <base>/stable/deb/$(ARCH) /``).
+    """
+    path = suite.strip("/")
+    return f"{base.rstrip('/')}/{path}" if path else base.rstrip("/")
+
+
 def check_flat_suite(suite: str) -> str:
     """A flat repository's suite: a relative path that ends in "/" (sources.list(5): no components then)."""
     value = (suite or "").strip()

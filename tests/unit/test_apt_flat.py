@@ -43,6 +43,11 @@ def test_render_flat_has_no_components():
     )
 
 
+def test_flat_repo_url():
+    assert apt.flat_repo_url(NV + "/", SUITE) == f"{NV}/stable/deb/amd64"
+    assert apt.flat_repo_url(NV, "/") == NV
+
+
 def test_flat_release_urls_and_suite_check():
     assert apt.flat_release_urls(NV + "/", SUITE) == [
         f"{NV}/stable/deb/amd64/InRelease", f"{NV}/stable/deb/amd64/Release"]
@@ -103,10 +108,10 @@ def test_module_flat_falls_back_writes_and_cleans_only_nvidia(monkeypatch, tmp_p
     fetch.answers = {f"{USTC}/{SUITE}InRelease": b"signed"}
     failed, res = run(monkeypatch, tmp_path, mirrors=[NV, USTC + "/"])
     assert not failed, res
-    assert res["changed"] and res["mirror"] == USTC and res["repo_url"] == USTC
+    assert res["changed"] and res["mirror"] == USTC and res["repo_url"] == f"{USTC}/stable/deb/amd64"
     assert fetch.calls == [f"{NV}/{SUITE}InRelease", f"{USTC}/{SUITE}InRelease"]
     assert (tmp_path / DEST).read_text() == (
-        f"# Managed by dockprov\nTypes: deb\nURIs: {USTC}\nSuites: stable/deb/amd64/\nArchitectures: amd64\n"
+        f"# Managed by dockprov\nTypes: deb\nURIs: {USTC}/stable/deb/amd64\nSuites: /\nArchitectures: amd64\n"
         f"Signed-By: {KEY}\n"
     )
     # NVIDIA's own one-line file is moved away; Docker's sources are not this repository's business
