@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
@@ -49,15 +50,6 @@ def _dockprov(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
                           env=_env(cwd or PROJECT))
 
 
-def _playbook(project: Path) -> tuple[str, dict[str, int]]:
-    proc = subprocess.run([str(BIN / "ansible-playbook"), "site.yml"], cwd=project, env=_env(project),
-                          capture_output=True, text=True, timeout=1800)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    recap = re.search(rf"^{HOST}\s*:\s*(.*)$", proc.stdout, re.M)
-    assert recap, proc.stdout[-2000:]
-    return proc.stdout, {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap.group(1))}
-
-
 def _exec(script: str, stdin: str | None = None) -> str:
     proc = subprocess.run(["docker", "exec", "-i", HOST, "sh", "-c", script], input=stdin,
                           capture_output=True, text=True, timeout=120)
@@ -81,13 +73,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_generated_project_converges_and_then_changes_nothing(project: Path) -> None:
-    _, first = _playbook(project)
+    first = _run(project, HOST)
     assert first["failed"] == 0 and first["unreachable"] == 0
     # What the project asked for is what the host runs: the lab mirror as apt source, the lab registry as
     # dockerd's mirror.
     assert "http://mirror.lab/linux/debian" in _exec("cat /etc/apt/sources.list.d/docker.sources")
     assert "http://registry.lab:5000" in _exec("docker info --format '{{json .RegistryConfig.Mirrors}}'")
-    _, second = _playbook(project)
+    second = _run(project, HOST)
     assert second["changed"] == 0, second
     assert second["failed"] == 0
 
@@ -110,3 +102,45 @@ def test_plan_shows_daemon_json_diff_and_reload(project: Path) -> None:
     finally:
         _exec("cat > /etc/docker/daemon.json", original)
     assert _exec("cat /etc/docker/daemon.json") == original
+
+
+FRESH = "dockprov-gen-deb12"  # this test's own host, started and removed here
+
+
+def test_fleet_file_project_converges_a_fresh_host(tmp_path: Path) -> None:
+    """The --fleet path end to end, on a host with no Docker at all: connection: docker, an offline key file."""
+    generated = yaml.safe_load(LAB_VARS.read_text())
+    (tmp_path / "lab-mirror.asc").write_text(generated["dockprov_lab_mirror_key"])
+    fleet = {
+        "version": 1,
+        "name": "fresh",
+        "defaults": {"connection": "docker", "user": "root", "become": False, "python": "/usr/bin/python3"},
+        "repo": {"mirrors": ["http://mirror.lab"], "key_file": "lab-mirror.asc",
+                 "key_fingerprints": [generated["dockprov_lab_mirror_fingerprint"]]},
+        "daemon": {"registry_mirrors": ["http://registry.lab:5000"]},
+        "hosts": {FRESH: {"groups": ["servers"]}},
+    }
+    (tmp_path / "fleet.yml").write_text(yaml.safe_dump(fleet))
+    started = _dockprov("lab", "host", "up", FRESH, "--kind", "deb12")
+    assert started.returncode == 0, started.stderr
+    try:
+        assert _dockprov("init", "--fleet", str(tmp_path / "fleet.yml"), str(tmp_path / "p")).returncode == 0
+        project = tmp_path / "p"
+        first = _run(project, FRESH)
+        assert first["changed"] > 0 and first["failed"] == 0
+        out = subprocess.run(["docker", "exec", FRESH, "docker", "run", "--rm", "hello-world"],
+                             capture_output=True, text=True, timeout=300).stdout
+        assert "Hello from Docker!" in out
+        second = _run(project, FRESH)
+        assert second["changed"] == 0 and second["failed"] == 0, second
+    finally:
+        _dockprov("lab", "host", "rm", FRESH)
+
+
+def _run(project: Path, host: str) -> dict[str, int]:
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "site.yml"], cwd=project, env=_env(project),
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    recap = re.search(rf"^{host}\s*:\s*(.*)$", proc.stdout, re.M)
+    assert recap, proc.stdout[-2000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap.group(1))}
