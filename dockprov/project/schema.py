@@ -89,7 +89,7 @@ def validate(node: Node, value: Any, path: str, file: str, out: list[Finding]) -
             return
     elif node.kind == "list":
         if not isinstance(value, list):
-            example = node.example or (f"[{value}]" if isinstance(value, str) else "[...]")
+            example = f"[{value}]" if isinstance(value, str) else (node.example or "[...]")
             out.append(Finding(file, path, f"expected a list, got {type_name(value)}",
                                f"write it as a list: {leaf}: {example}"))
             return

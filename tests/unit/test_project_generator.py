@@ -130,3 +130,15 @@ def test_generated_project_passes_ansible_lint_and_syntax_check(tmp_path: Path) 
                           cwd=project, env=env, capture_output=True, text=True, check=False)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert "Profile 'production' was required, and it passed" in lint.stdout + lint.stderr
+
+
+def test_registry_logins_go_to_docker_registry_auth_when_it_is_vendored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    roles = generator.vendored_roles()
+    monkeypatch.setattr(generator, "vendored_roles", lambda: sorted({*roles, "docker_registry_auth"}))
+    files = generator.render(fleet.load(EXAMPLE))
+    logins = yaml.safe_load(files["inventory/group_vars/all/registries.yml"].content)["docker_registry_auth_logins"]
+    assert logins == [{"registry": "registry.cn-hangzhou.aliyuncs.com", "username": "alice",
+                       "password": "{{ vault_registry_registry_cn_hangzhou_aliyuncs_com_password }}"}]
+    assert "- role: docker_registry_auth" in files["site.yml"].content
+    assert "community.docker" in files["requirements.yml"].content
