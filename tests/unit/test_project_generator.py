@@ -78,8 +78,17 @@ def test_project_is_self_contained(tmp_path: Path) -> None:
     assert (tmp_path / "filter_plugins" / "dockprov_filters.py").is_file()
     assert "dockprov 0.1.0" in (tmp_path / ".dockprov-version").read_text()
     assert not any("__pycache__" in p for p in files)
-    reqs = yaml.safe_load((tmp_path / "requirements.yml").read_text())["collections"]
-    assert [c["name"] for c in reqs] == ["ansible.posix"]  # ssh hosts only: no community.docker
+    reqs = [c["name"] for c in yaml.safe_load((tmp_path / "requirements.yml").read_text())["collections"]]
+    # community.docker only for what needs it: docker_login (registry logins), the docker connection.
+    assert reqs == ["ansible.posix", "community.docker"] if "docker_registry_auth" in generator.vendored_roles() \
+        else ["ansible.posix"]
+
+
+def test_ssh_fleet_without_logins_needs_only_ansible_posix() -> None:
+    data = {"hosts": {"web1": {"address": "192.0.2.11", "groups": ["servers"]}}}
+    files = generator.render(fleet.from_data(data, "fleet.yml"))
+    assert [c["name"] for c in yaml.safe_load(files["requirements.yml"].content)["collections"]] == ["ansible.posix"]
+    assert "docker_registry_auth" not in files["site.yml"].content
 
 
 def test_fleet_copy_regenerates_the_same_project(tmp_path: Path) -> None:
