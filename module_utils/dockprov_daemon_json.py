@@ -63,8 +63,9 @@ RELOAD_RESETS_WHEN_REMOVED: frozenset[str] = frozenset(
     {"max-concurrent-downloads", "max-concurrent-uploads", "max-download-attempts", "features"}
 )
 
-# Feature flags that dockerd only reads at start-up even though "features" is reloadable.
-RESTART_ONLY_FEATURES: frozenset[str] = frozenset({"containerd-snapshotter"})
+# Feature flags that dockerd only reads at start-up even though "features" is reloadable. cdi: moby's
+# cmd/dockerd daemonCLI.start registers the CDI device driver (RegisterCDIDriver) only when it starts.
+RESTART_ONLY_FEATURES: frozenset[str] = frozenset({"containerd-snapshotter", "cdi"})
 
 Runner = Callable[[list[str]], "tuple[int, str, str]"]
 
