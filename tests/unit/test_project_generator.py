@@ -93,8 +93,10 @@ def test_ssh_fleet_without_logins_needs_only_ansible_posix() -> None:
 
 def test_fleet_copy_regenerates_the_same_project(tmp_path: Path) -> None:
     first = generate(tmp_path / "a")
-    second = generator.render(fleet.load(tmp_path / "a" / "fleet.yml"), "examples/fleet.yml")
+    copy = tmp_path / "a" / "fleet.yml"
+    second = generator.render(fleet.load(copy), str(copy))
     assert {k: v.content for k, v in first.items()} == {k: v.content for k, v in second.items()}
+    assert all(c.status == "same" for c in generator.changes(tmp_path / "a", second))
 
 
 def test_docker_connection_and_offline_key(tmp_path: Path) -> None:
