@@ -6,6 +6,7 @@ is judged by the roles it will really run.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -180,4 +181,22 @@ def validate_project(project: Path) -> list[Finding]:
         data, errors = _load(inventory, project)
         findings.extend(errors)
         findings.extend(_inventory_vars(data, str(inventory.relative_to(project)), specs))
-    return findings
+    return findings + _vault_references(project)
+
+
+def _vault_references(project: Path) -> list[Finding]:
+    """A plain variable that points at vault_x where no vault file defines it fails only at run time, on the
+    first host that needs it; say so now. Skipped when a vault file is encrypted (its names are unknown)."""
+    defined: set[str] = set()
+    used: list[tuple[str, str]] = []
+    for sub in VAR_DIRS:
+        for path in sorted((project / sub).rglob("*.y*ml")) if (project / sub).is_dir() else []:
+            text = path.read_text()
+            if text.startswith("$ANSIBLE_VAULT"):
+                return []
+            rel = str(path.relative_to(project))
+            defined.update(re.findall(r"^(vault_\w+)\s*:", text, re.M))
+            used.extend((rel, name) for name in re.findall(r"\{\{\s*(vault_\w+)\s*\}\}", text))
+    return [Finding(rel, name, "refers to a vault variable no vault file defines",
+                    f"add `{name}: <secret>` to inventory/group_vars/all/vault.yml, then ansible-vault encrypt it")
+            for rel, name in used if name not in defined]

@@ -108,3 +108,11 @@ def test_encrypted_vault_is_skipped(project: Path) -> None:
         assert validate.validate_project(project) == []
     finally:
         vault.write_text(original)
+
+
+def test_vault_reference_without_a_definition(project: Path) -> None:
+    rel = write_vars(project, "---\ndocker_registry_auth_logins:\n  - registry: r.example\n    username: u\n"
+                              "    password: \"{{ vault_missing_password }}\"\n")
+    found = errors(project)
+    assert any(m.startswith(f"{rel}: vault_missing_password: refers to a vault variable no vault file defines")
+               for m in found), found
