@@ -128,6 +128,7 @@ def context(fleet: dict[str, Any], fleet_file: str) -> dict[str, Any]:
     hosts = fleet["hosts"]
     groups = {g: [n for n, h in hosts.items() if g in h["groups"]] for g in ("servers", "wsl", "gpu")}
     roles = vendored_roles()
+    common = _host_vars(fleet["defaults"]) or {}
     return {
         "version": __version__,
         "fleet": fleet,
@@ -135,7 +136,10 @@ def context(fleet: dict[str, Any], fleet_file: str) -> dict[str, Any]:
         "presets": list(mirror_presets()),
         "groups": groups,
         "auto_hosts": [n for n, h in hosts.items() if "auto" in h["groups"]],
-        "host_vars": {n: _host_vars(h) for n, h in hosts.items()},
+        "connection_defaults": common,
+        # Per host only what differs from the fleet's defaults (those live in group_vars/all/connection.yml).
+        "host_vars": {n: {k: v for k, v in (_host_vars(h) or {}).items() if common.get(k, object()) != v} or None
+                      for n, h in hosts.items()},
         "vendored_roles": roles,
         "play_roles": [r for r in PLAY_ORDER if r in roles],
         "needs_docker_connection": any(h.get("connection") == "docker" for h in hosts.values()),

@@ -34,6 +34,9 @@ def test_inventory_groups_and_connection_vars(tmp_path: Path) -> None:
     assert children["gpu"]["hosts"]["build1"] is None  # vars live with the host's base group only
     assert children["wsl"]["hosts"]["laptop-alice"] == {
         "ansible_host": "192.0.2.51", "ansible_port": 2222, "ansible_user": "alice"}
+    assert children["servers"]["hosts"]["web1"] == {"ansible_host": "192.0.2.11"}  # user, port: defaults
+    assert yaml.safe_load((tmp_path / "inventory/group_vars/all/connection.yml").read_text()) == {
+        "ansible_port": 22, "ansible_user": "ubuntu"}
     # auto: directly in docker_hosts, with its own role variables
     assert inv["hosts"]["edge1"]["docker_engine_users"] == ["edgeops"]
 
@@ -112,7 +115,8 @@ def test_docker_connection_and_offline_key(tmp_path: Path) -> None:
     out = tmp_path / "out"
     generate(out, src)
     host = yaml.safe_load((out / "inventory/hosts.yml").read_text())["docker_hosts"]["children"]["servers"]
-    assert host["hosts"]["dockprov-deb12"] == {
+    assert host["hosts"]["dockprov-deb12"] is None  # everything comes from the fleet's defaults
+    assert yaml.safe_load((out / "inventory/group_vars/all/connection.yml").read_text()) == {
         "ansible_user": "root", "ansible_connection": "community.docker.docker", "ansible_become": False,
         "ansible_python_interpreter": "/usr/bin/python3"}
     assert (out / "files/docker.asc").read_text() == key.read_text()
