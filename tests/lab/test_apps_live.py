@@ -1,0 +1,33 @@
+"""The running lab: registry.lab serves the current build of every LAB STAND-IN app image under Docker Hub's
+name (library/<name>), which is what lets a lab host pull `image: wordpress` through its registry mirror."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from dockprov.lab import apps
+from dockprov.lab.dockercli import inspect
+
+
+def _reason() -> str | None:
+    try:
+        running = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", "dockprov-registry"],
+                                 capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"docker CLI unusable: {exc}"
+    return None if running == "true" else "registry.lab is not running: run `dockprov lab up`"
+
+
+_REASON = _reason()
+pytestmark = [pytest.mark.lab, pytest.mark.skipif(_REASON is not None, reason=_REASON or "")]
+
+
+@pytest.mark.parametrize("app", apps.APP_IMAGES, ids=lambda a: a.name)
+def test_registry_serves_the_current_build(app):
+    from dockprov.lab.fleet import registry_port
+
+    local = (inspect("image", app.image) or {}).get("Id")
+    assert local, f"{app.image} is not built: run `dockprov lab up`"
+    assert apps.registry_config_digest(registry_port(), app.repository) == local
