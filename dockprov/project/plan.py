@@ -195,14 +195,12 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
         wsl += "; wsl.conf boot: " + _state(wsl_conf[-1])
     rows.append(("WSL patch", wsl))
 
-    gpu_tasks = [(n, r) for n, r in results if n.startswith("nvidia_container_toolkit")]
-    gpu = (facts.get("gpu") or {})
+    gpu_tasks = [(n, r) for n, r in results if n.startswith("nvidia_container_toolkit : ")]
+    detected = "GPU detected" if (facts.get("gpu") or {}).get("present") else "no GPU detected"
     if gpu_tasks:
         changed = [n.split(" : ", 1)[-1] for n, r in gpu_tasks if r.get("changed")]
-        state = "would change: " + "; ".join(changed) if changed else "unchanged"
-        rows.append(("GPU toolkit", state))
+        rows.append(("GPU toolkit", "would change: " + "; ".join(changed) if changed else f"unchanged ({detected})"))
     else:
-        detected = "GPU detected" if gpu.get("present") else "no GPU detected"
         rows.append(("GPU toolkit", f"not in this run ({detected})"))
     return plan
 
