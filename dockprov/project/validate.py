@@ -106,9 +106,35 @@ def check_vars(variables: dict[str, Any], file: str, specs: dict[str, dict[str, 
             out.append(Finding(file, key, f"unknown {role} variable (not in roles/{role}/meta/argument_specs.yml)",
                                fix))
             continue
-        problem = _type_problem(spec, value, name)
-        if problem:
-            out.append(Finding(file, key, *problem))
+        out.extend(Finding(file, path, problem, fix) for path, problem, fix in _check(spec, value, key))
+    return out
+
+
+def _check(spec: dict[str, Any], value: Any, key: str) -> list[tuple[str, str, str]]:
+    """Type and choices of `value`, then the suboptions of dict values or list-of-dict items (unknown keys
+    with the closest known one, missing required keys), recursively."""
+    problem = _type_problem(spec, value, key.rsplit(".", 1)[-1])
+    if problem:
+        return [(key, *problem)]
+    options = spec.get("options")
+    if not options or _is_template(value):
+        return []
+    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    out: list[tuple[str, str, str]] = []
+    for i, item in items:
+        if not isinstance(item, dict):
+            continue
+        path = key if i is None else f"{key}[{i}]"
+        for sub, sub_value in item.items():
+            if sub not in options:
+                guess = closest(str(sub), options)
+                fix = f"did you mean '{guess}'?" if guess else f"known keys: {', '.join(sorted(options))}"
+                out.append((f"{path}.{sub}", "unknown key", fix))
+            else:
+                out.extend(_check(options[sub], sub_value, f"{path}.{sub}"))
+        for sub, sub_spec in options.items():
+            if sub_spec.get("required") and sub not in item:
+                out.append((f"{path}.{sub}", "missing (required)", f"add {sub}: to this entry"))
     return out
 
 

@@ -116,3 +116,17 @@ def test_vault_reference_without_a_definition(project: Path) -> None:
     found = errors(project)
     assert any(m.startswith(f"{rel}: vault_missing_password: refers to a vault variable no vault file defines")
                for m in found), found
+
+
+def test_suboptions_of_list_items(project: Path) -> None:
+    specs = {"r": {"r_logins": {"type": "list", "elements": "dict", "options": {
+        "registry": {"type": "str", "required": True},
+        "password": {"type": "str"},
+        "state": {"type": "str", "choices": ["present", "absent"]},
+    }}}}
+    found = [str(f) for f in validate.check_vars(
+        {"r_logins": [{"registry": "a", "pasword": "x"}, {"state": "gone"}]}, "f.yml", specs)]
+    assert "f.yml: r_logins[0].pasword: unknown key. Fix: did you mean 'password'?" in found
+    assert any(m.startswith("f.yml: r_logins[1].state: 'gone' is not one of present, absent") for m in found)
+    assert "f.yml: r_logins[1].registry: missing (required). Fix: add registry: to this entry" in found
+    assert len(found) == 3
