@@ -65,7 +65,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "plan", help="show per host what a run would do (check mode)",
         description="Run `ansible-playbook --check --diff` with the ansible.posix.json callback and print, per "
                     "host: repo and mirror, key source, packages and pin, the daemon.json diff, reload or "
-                    "restart, the WSL patch and the GPU toolkit. Nothing on the hosts changes.")
+                    "restart, the WSL patch and the GPU toolkit. Nothing on the hosts changes. Exit 3 when a host's "
+                    "check-mode run failed (the table shows where).")
     pl.add_argument("path", nargs="?", default=".", help="project directory (with site.yml and ansible.cfg)")
     pl.add_argument("--lab", action="store_true", help="plan dockprov's own site.yml on inventory/lab")
     pl.add_argument("-i", "--inventory", help="inventory to use instead of the project's")
