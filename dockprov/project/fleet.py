@@ -21,6 +21,7 @@ SOURCE = Path(__file__).resolve().parent.parent.parent  # the dockprov tree: rol
 GROUPS = ("servers", "wsl", "gpu", "auto")
 BASE_GROUPS = ("servers", "wsl", "auto")  # every host is in exactly one of these
 CONNECTIONS = ("ssh", "docker", "local")
+APP_KINDS = ("images", "containers", "stacks", "builds", "jobs")
 _URL = re.compile(r"^https?://[^/\s]+")
 
 
@@ -128,7 +129,8 @@ FLEET = obj({
     "registries": lst(obj({"url": s(example="registry.example.com"), "username": s(), "user": s(_name)},
                           required=("url",)),
                       example="[{url: registry.example.com, username: alice}]"),
-    "apps": lst(Node("any_dict")),
+    # Workloads, one list per kind; each item is a docker_apps_<kind> entry (see roles/docker_apps/README.md).
+    "apps": obj({kind: lst(Node("any_dict"), example="[{name: web, image: 'nginx:1.27'}]") for kind in APP_KINDS}),
     "hosts": Node("map", item=HOST),
 }, required=("hosts",))
 
@@ -171,11 +173,28 @@ def check(data: Any, file: str) -> list[Finding]:
         if connection == "ssh" and not host.get("address"):
             out.append(Finding(file, f"{path}.address", "missing (ssh hosts need an address)",
                                "add address: <IP or DNS name>, or connection: local/docker"))
+    out.extend(_role_checks(data, file))
     if "key_file" in (data.get("repo") or {}):
         key = _key_path(data, file)
         if not key.is_file():
             out.append(Finding(file, "repo.key_file", f"no such file {key}",
                                "give the armored key's path, relative to the fleet file"))
+    return out
+
+
+def _role_checks(data: dict[str, Any], file: str) -> list[Finding]:
+    """apps.<kind> items and hosts.<name>.vars against the roles' argument specs, as `dockprov validate` checks
+    the generated project, so a typo in a container entry stops `init` before anything is written."""
+    from .validate import check_vars, role_specs  # validate imports this module
+
+    specs = role_specs(SOURCE)
+    out: list[Finding] = []
+    if "docker_apps" in specs:
+        for kind, items in (data.get("apps") or {}).items():
+            for f in check_vars({f"docker_apps_{kind}": items}, file, specs):
+                out.append(Finding(f.file, f.key.replace(f"docker_apps_{kind}", f"apps.{kind}", 1), f.problem, f.fix))
+    for name, host in (data.get("hosts") or {}).items():
+        out.extend(check_vars((host or {}).get("vars") or {}, file, specs, f"hosts.{name}.vars."))
     return out
 
 
@@ -195,8 +214,9 @@ def normalise(data: dict[str, Any], file: str) -> dict[str, Any]:
                      **(fleet.get("repo") or {})}
     fleet["engine"] = {"version": "", "hold": False, "upgrade": False, **(fleet.get("engine") or {})}
     fleet["daemon"] = {"registry_mirrors": [], "insecure_registries": [], **(fleet.get("daemon") or {})}
-    for key in ("users", "registries", "apps"):
+    for key in ("users", "registries"):
         fleet[key] = fleet.get(key) or []
+    fleet["apps"] = {kind: items for kind, items in (fleet.get("apps") or {}).items() if items}
     hosts = {}
     for name, host in (fleet["hosts"] or {}).items():
         host = dict(host or {})

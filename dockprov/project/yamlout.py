@@ -16,7 +16,8 @@ class _Dumper(yaml.SafeDumper):
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
     # Multi-line text (an armored key) as a literal block, not an escaped one-liner.
-    style = "|" if "\n" in value else None
+    # Port maps and host:port in double quotes: "22:22" unquoted is a YAML 1.1 base-60 number to some parsers.
+    style = "|" if "\n" in value else ('"' if ":" in value else None)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

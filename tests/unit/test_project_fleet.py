@@ -153,3 +153,18 @@ def test_key_file_is_read_relative_to_the_fleet_file(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(base() | {"repo": {"key_file": "keys/missing.asc"}}))
     with pytest.raises(FleetError, match="repo.key_file: no such file"):
         fleet.load(path)
+
+
+def test_apps_and_host_vars_are_checked_against_the_role_specs() -> None:
+    data = base() | {"apps": {"containers": [{"name": "web", "imgae": "nginx"}]}}
+    data["hosts"]["web1"]["vars"] = {"docker_daemon_mirrors": []}
+    found = errors(data)
+    assert any(m.startswith("fleet.yml: hosts.web1.vars.docker_daemon_mirrors: unknown docker_daemon variable")
+               for m in found), found
+    if (fleet.SOURCE / "roles" / "docker_apps").is_dir():
+        assert "fleet.yml: apps.containers[0].imgae: unknown key. Fix: did you mean 'image'?" in found
+
+
+def test_apps_kind_must_be_known() -> None:
+    (msg,) = errors(base() | {"apps": {"container": []}})
+    assert "apps.container: unknown key" in msg and "did you mean 'containers'?" in msg
