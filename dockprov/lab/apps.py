@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from . import cachekey
 from .dockercli import docker, inspect
 
-if TYPE_CHECKING:  # images.py imports this module inside Builder.all()
+if TYPE_CHECKING:  # only for type hints: images.py imports this module
     from .images import Builder
 
 APPS_DIR = Path(__file__).parent / "files" / "apps"

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import aptrepo, cachekey, gpgkey, nvidia, repack
+from . import apps, aptrepo, cachekey, gpgkey, nvidia, repack
 from .debian import Archive, archive_url
 from .dockercli import KEY_LABEL, LABEL, docker, image_key
 
@@ -189,8 +189,6 @@ class Builder:
         self.hello()
         self.registry()
         self.mirror()
-        from . import apps  # here, not at the top: apps imports this module's Builder for its type hints
-
         apps.build(self)  # LAB STAND-IN workload images (WordPress, MariaDB, pandas, nginx)
         if with_hosts:
             self.hosts()
