@@ -8,6 +8,7 @@ import json
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -140,7 +141,7 @@ def test_inventory_vars(tmp_path: Path):
         "dockprov_lab_registry_tls_ca": material.ca_pem,
     }
     assert "LAB STAND-IN" in path.read_text()
-    subprocess.run(["yamllint", "-s", "-c", str(PROJECT / ".yamllint"), str(path)], check=True)
+    subprocess.run([sys.executable, "-m", "yamllint", "-s", "-c", str(PROJECT / ".yamllint"), str(path)], check=True)
 
 
 # --- the live registry (needs `dockprov lab up`) -------------------------------------------------------
