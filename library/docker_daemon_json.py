@@ -125,6 +125,13 @@ action:
   type: str
   choices: [none, reload, restart]
   sample: reload
+dockerd_pid:
+  description:
+    - PID of the dockerd running when the module ran (its pid file, checked against C(/proc)), or null.
+    - The role's handler signals this PID for a reload, and does nothing to a daemon that does not run.
+  returned: always
+  type: int
+  sample: 4211
 changed_keys:
   description: Top-level keys that were added, removed or changed, sorted.
   returned: always

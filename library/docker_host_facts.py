@@ -115,6 +115,12 @@ ansible_facts:
           description: Path of the C(docker) CLI when present.
           type: str
           sample: /usr/bin/docker
+        dockerd:
+          description:
+            - C(running) and C(pid) (from the pid file, checked against C(/proc)), and C(enabled) (a systemd
+              C(*.wants/docker.service) link or an C(/etc/rc[2-5].d/S*docker) link).
+          type: dict
+          sample: {"running": true, "pid": 4211, "enabled": true}
 """
 
 import os

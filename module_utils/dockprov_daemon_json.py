@@ -610,8 +610,30 @@ def run_restore(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     return result
 
 
-def run(params: dict[str, Any], check_mode: bool = False, runner: Runner | None = None) -> dict[str, Any]:
+PID_FILES = ("/var/run/docker.pid", "/run/docker.pid")
+
+
+def running_dockerd(root: str = "/", pid_files: tuple[str, ...] = PID_FILES) -> int | None:
+    """The PID of the running dockerd, from its pid file, if that process exists and is dockerd.
+
+    Read when the module runs, so the handler that applies the file signals the daemon running now (a
+    fact gathered earlier in the play may predate a start or restart)."""
+    for pid_file in pid_files:
+        with contextlib.suppress(OSError, ValueError):
+            with open(os.path.join(root, pid_file.lstrip("/")), encoding="ascii") as handle:
+                pid = int(handle.read().strip())
+            with open(os.path.join(root, "proc", str(pid), "comm"), encoding="utf-8") as handle:
+                if handle.read().strip() == "dockerd":
+                    return pid
+    return None
+
+
+def run(params: dict[str, Any], check_mode: bool = False, runner: Runner | None = None,
+        root: str = "/") -> dict[str, Any]:
     """Everything the module does; raises DaemonJsonError for a failure. Writes nothing in check mode."""
     if params.get("state", "present") == "restore":
-        return run_restore(params, check_mode)
-    return run_present(params, check_mode, runner)
+        result = run_restore(params, check_mode)
+    else:
+        result = run_present(params, check_mode, runner)
+    result["dockerd_pid"] = running_dockerd(root)
+    return result

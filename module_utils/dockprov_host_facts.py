@@ -15,8 +15,10 @@ from typing import Any
 
 try:
     from ansible.module_utils.dockprov_apt import dpkg_arch
+    from ansible.module_utils.dockprov_daemon_json import running_dockerd
 except ImportError:  # unit tests import module_utils/ directly
     from dockprov_apt import dpkg_arch  # type: ignore[no-redef]
+    from dockprov_daemon_json import running_dockerd  # type: ignore[no-redef]
 
 DEFAULT_PACKAGES = [
     "ca-certificates",
@@ -264,6 +266,14 @@ def find_binary(root: str, name: str) -> str | None:
     return None
 
 
+def dockerd_facts(root: str = "/") -> dict[str, Any]:
+    """Whether dockerd runs now (its PID) and starts at boot (a systemd .wants link or an rc S-link)."""
+    pid = running_dockerd(root)
+    links = glob.glob(_p(root, "/etc/systemd/system/*.wants/docker.service"))
+    links += glob.glob(_p(root, "/etc/rc[2345].d/S*docker"))
+    return {"running": pid is not None, "pid": pid, "enabled": bool(links)}
+
+
 def gather(
     root: str = "/",
     packages: list[str] | None = None,
@@ -286,4 +296,5 @@ def gather(
         "distro": distro_facts(read_os_release(root)),
         "docker_binary": find_binary(root, "dockerd"),
         "docker_cli": find_binary(root, "docker"),
+        "dockerd": dockerd_facts(root),
     }

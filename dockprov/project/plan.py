@@ -175,8 +175,7 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
         rows.append(("daemon.json", f"{keys}" + (" (would change)" if result.get("changed") else "")))
         plan.daemon_diff = _diff_text(result.get("diff"))
         action = _daemon_action(results, result)
-        pid = [r for n, r in results if n.endswith("Find the running dockerd")]
-        if action != "none" and pid and "content" not in pid[-1]:
+        if action != "none" and "dockerd_pid" in result and result["dockerd_pid"] is None:
             action += " (dockerd is not running: it starts with the new file)"
         rows.append(("apply", action))
     else:

@@ -433,3 +433,40 @@ def test_restore_without_backup_fails_and_keeps_file(tmp_path: Path) -> None:
     with pytest.raises(dj.DaemonJsonError, match="nothing to restore"):
         dj.run(params(path, state="restore"))
     assert path.read_text() == '{"debug": true}'
+
+
+def _fake_proc(root: Path, pid: int, comm: str, pid_file: str = "var/run/docker.pid") -> None:
+    (root / pid_file).parent.mkdir(parents=True, exist_ok=True)
+    (root / pid_file).write_text(f"{pid}\n")
+    (root / "proc" / str(pid)).mkdir(parents=True, exist_ok=True)
+    (root / "proc" / str(pid) / "comm").write_text(f"{comm}\n")
+
+
+def test_running_dockerd_from_pid_file(tmp_path: Path) -> None:
+    _fake_proc(tmp_path, 4211, "dockerd")
+    assert dj.running_dockerd(str(tmp_path)) == 4211
+
+
+def test_running_dockerd_reads_run_when_var_run_is_absent(tmp_path: Path) -> None:
+    _fake_proc(tmp_path, 77, "dockerd", pid_file="run/docker.pid")
+    assert dj.running_dockerd(str(tmp_path)) == 77
+
+
+@pytest.mark.parametrize("comm", ["bash", None])
+def test_stale_pid_file_is_no_daemon(tmp_path: Path, comm: str | None) -> None:
+    # A pid file left by a dockerd that died, its PID reused by another process, or by nothing.
+    _fake_proc(tmp_path, 4211, comm or "x")
+    if comm is None:
+        (tmp_path / "proc" / "4211" / "comm").unlink()
+    assert dj.running_dockerd(str(tmp_path)) is None
+
+
+def test_no_pid_file_is_no_daemon(tmp_path: Path) -> None:
+    assert dj.running_dockerd(str(tmp_path)) is None
+
+
+def test_run_reports_the_running_daemon(tmp_path: Path) -> None:
+    _fake_proc(tmp_path, 9, "dockerd")
+    params = {"path": str(tmp_path / "daemon.json"), "settings": {"debug": True}, "validate": "builtin"}
+    result = dj.run(params, check_mode=True, root=str(tmp_path))
+    assert result["dockerd_pid"] == 9 and result["action"] == "reload"

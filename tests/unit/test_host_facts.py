@@ -175,3 +175,25 @@ def test_held_packages_count_as_installed_and_are_reported(tmp_path):
         "docker-ce-cli": "5:26.1.5-1~debian.12~bookworm",
     }
     assert hf.held_packages(str(tmp_path)) == ["docker-ce"]
+
+
+def test_dockerd_running_and_enabled_under_systemd(tmp_path) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run/docker.pid").write_text("321\n")
+    (tmp_path / "proc/321").mkdir(parents=True)
+    (tmp_path / "proc/321/comm").write_text("dockerd\n")
+    wants = tmp_path / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "docker.service").symlink_to("/lib/systemd/system/docker.service")
+    assert hf.dockerd_facts(str(tmp_path)) == {"running": True, "pid": 321, "enabled": True}
+
+
+def test_dockerd_enabled_by_rc_link_and_not_running(tmp_path) -> None:
+    rc2 = tmp_path / "etc/rc2.d"
+    rc2.mkdir(parents=True)
+    (rc2 / "S01docker").symlink_to("../init.d/docker")
+    assert hf.dockerd_facts(str(tmp_path)) == {"running": False, "pid": None, "enabled": True}
+
+
+def test_no_dockerd(tmp_path) -> None:
+    assert hf.dockerd_facts(str(tmp_path)) == {"running": False, "pid": None, "enabled": False}

@@ -33,8 +33,7 @@ KEY = task("docker_repo : Install Docker's repo signing key", {
 DAEMON = task("docker_daemon : Merge settings into daemon.json", {
     "action": "docker_daemon_json", "changed": True, "changed_keys": ["registry-mirrors"],
     "diff": {"before": BEFORE, "after": AFTER, "before_header": "/etc/docker/daemon.json",
-             "after_header": "/etc/docker/daemon.json"}})
-PID = task("docker_daemon : Find the running dockerd", {"action": "ansible.builtin.slurp", "content": "MTIK"})
+             "after_header": "/etc/docker/daemon.json"}, "dockerd_pid": 12})
 DECIDE = task("docker_daemon : Decide how to apply", {
     "action": "ansible.builtin.set_fact", "ansible_facts": {"_docker_daemon_action": "reload"}})
 PIN = task("docker_engine : Resolve the pin for engine and CLI", {
@@ -43,7 +42,7 @@ INSTALL = task("docker_engine : Install Docker Engine packages", {"action": "ans
 
 
 def test_daemon_json_diff_and_reload() -> None:
-    (host,) = plan.build(doc(FACTS, SOURCE, KEY, DAEMON, PID, DECIDE, PIN, INSTALL))
+    (host,) = plan.build(doc(FACTS, SOURCE, KEY, DAEMON, DECIDE, PIN, INSTALL))
     rows = dict(host.rows)
     assert rows["repo / mirror"] == "http://mirror.lab/linux/debian (unchanged, 1 mirror(s) skipped)"
     assert rows["key source"].startswith("offline key from the controller")
@@ -72,13 +71,11 @@ def test_action_classified_from_the_diff_when_the_handler_did_not_run() -> None:
 def test_not_running_dockerd_and_wsl_patch() -> None:
     facts = task("docker_repo : Read host facts", {
         "action": "docker_host_facts", "ansible_facts": {"dockprov_host": {"init_system": "sysvinit"}}})
-    pid = task("docker_daemon : Find the running dockerd", {"action": "ansible.builtin.slurp", "failed": False,
-                                                           "msg": "file not found"})
     decide = task("docker_daemon : Decide how to apply", {"ansible_facts": {"_docker_daemon_action": "none"}})
     ulimit = task("docker_wsl : Make the init script's ulimit lines unable to abort it", {
         "action": "docker_init_ulimit", "changed": True, "patched_lines": [{"line_number": 62}]})
     wslconf = task("docker_wsl : Start Docker at WSL boot", {"action": "docker_wsl_conf", "changed": True})
-    (host,) = plan.build(doc(facts, DAEMON, pid, decide, ulimit, wslconf))
+    (host,) = plan.build(doc(facts, DAEMON, decide, ulimit, wslconf))
     rows = dict(host.rows)
     assert rows["apply"] == "none"
     assert rows["WSL patch"] == "would patch 1 ulimit line(s); wsl.conf boot: would change"
@@ -107,3 +104,10 @@ def test_parse_output_tolerates_text_around_the_document() -> None:
     assert plan.parse_output("[WARNING]: x\n" + body + "\nPlaybook run took 0 days\n") == doc(FACTS)
     with pytest.raises(RuntimeError, match="no JSON"):
         plan.parse_output("ERROR! nothing", "stderr text", 1)
+
+
+def test_no_running_dockerd_is_said_when_the_decision_is_missing() -> None:
+    # A run cut short before the handler decided: the module's own classification and its dockerd_pid.
+    stopped = task("docker_daemon : Merge settings into daemon.json", {**DAEMON["hosts"]["deb12"], "dockerd_pid": None})
+    (host,) = plan.build(doc(FACTS, stopped))
+    assert "dockerd is not running" in dict(host.rows)["apply"]
