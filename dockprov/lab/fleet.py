@@ -17,6 +17,7 @@ from .images import HOST_KINDS, PREFIX, Builder, HostKind, host_image, log
 NETWORK = "dockprov-lab"
 MIRROR = "dockprov-mirror"
 REGISTRY = "dockprov-registry"
+REGISTRY_VOLUME = "dockprov-lab-registry"
 HOST_PREFIX = "dockprov-"
 ARGS_LABEL = "dockprov.lab.args"
 
@@ -160,8 +161,11 @@ def _up(project: Path, state: Path, hosts: list[str] | None, rebuild: bool) -> d
     _ensure_network()
     _service(MIRROR, "mirror.lab", f"{PREFIX}/mirror", [])
     registry_was_current = _current(_running(REGISTRY), f"{PREFIX}/registry")
+    # Created here with the lab's label (not implicitly by `docker run -v`), so `lab down` finds it.
+    if inspect("volume", REGISTRY_VOLUME) is None:
+        docker("volume", "create", "--label", f"{LABEL}=1", REGISTRY_VOLUME)
     _service(REGISTRY, "registry.lab", f"{PREFIX}/registry",
-             ["-p", "127.0.0.1::5000", "-v", "dockprov-lab-registry:/var/lib/docker-registry"])
+             ["-p", "127.0.0.1::5000", "-v", f"{REGISTRY_VOLUME}:/var/lib/docker-registry"])
     if not registry_was_current or not _has_hello():
         _seed_registry(f"{PREFIX}/hello-world")
     from . import secure_registry  # registry-tls.lab: TLS (lab CA) + htpasswd; writes lab_generated_registry.yml

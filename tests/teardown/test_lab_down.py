@@ -32,6 +32,9 @@ def test_down_removes_the_lab_and_only_the_lab():
         assert labelled("container") == []
         assert labelled("network") == []
         assert labelled("volume") == []
+        # Nothing the lab named is left either, labelled or not (a `docker run -v name:` makes an unlabelled one).
+        left = [v for v in _docker("volume", "ls", "-q").split() if v.startswith("dockprov-lab-")]
+        assert left == []
         for kind, name in bystanders.items():
             info = json.loads(_docker(kind, "inspect", name))
             assert info and info[0]["Name"].lstrip("/") == name
