@@ -3,25 +3,13 @@ name (library/<name>), which is what lets a lab host pull `image: wordpress` thr
 
 from __future__ import annotations
 
-import subprocess
-
+import lab_up
 import pytest
 
 from dockprov.lab import apps
 from dockprov.lab.dockercli import inspect
 
-
-def _reason() -> str | None:
-    try:
-        running = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", "dockprov-registry"],
-                                 capture_output=True, text=True, timeout=30).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"docker CLI unusable: {exc}"
-    return None if running == "true" else "registry.lab is not running: run `dockprov lab up`"
-
-
-_REASON = _reason()
-pytestmark = [pytest.mark.lab, pytest.mark.skipif(_REASON is not None, reason=_REASON or "")]
+pytestmark = lab_up.marks("dockprov-registry", need_vars=False)
 
 
 @pytest.mark.parametrize("app", apps.APP_IMAGES, ids=lambda a: a.name)

@@ -13,30 +13,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lab_up
 import pytest
 import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
 HOST = "dockprov-deb12"
-LAB_VARS = PROJECT / "inventory/lab/group_vars/all/lab_generated.yml"
+LAB_VARS = lab_up.LAB_VARS
 
 
-def _skip_reason() -> str | None:
-    try:
-        running = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", "dockprov-mirror"],
-                                 capture_output=True, text=True, timeout=30).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"docker CLI unusable: {exc}"
-    if running != "true":
-        return "the lab is not up (dockprov-mirror is not running): run `dockprov lab up`"
-    if not LAB_VARS.exists():
-        return f"{LAB_VARS.relative_to(PROJECT)} is missing: run `dockprov lab up`"
-    return None
-
-
-_REASON = _skip_reason()
-pytestmark = [pytest.mark.lab, pytest.mark.skipif(_REASON is not None, reason=_REASON or "")]
+pytestmark = lab_up.marks()
 
 
 def _env(project: Path) -> dict[str, str]:

@@ -19,32 +19,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import lab_up
 import pytest
 import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
-LAB_VARS = PROJECT / "inventory/lab/group_vars/all/lab_generated.yml"
+LAB_VARS = lab_up.LAB_VARS
 NETWORK = "dockprov-lab"
 MIRROR_IMAGE = "dockprov-lab/mirror"
 
 
-def _lab_skip_reason() -> str | None:
-    try:
-        if subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode != 0:
-            return "`docker info` failed: no Docker daemon"
-        running = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", "dockprov-mirror"],
-                                 capture_output=True, text=True, timeout=30).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"docker CLI unusable: {exc}"
-    if running != "true":
-        return "the lab is not up (dockprov-mirror is not running): run `dockprov lab up`"
-    if not LAB_VARS.exists():
-        return f"{LAB_VARS.relative_to(PROJECT)} is missing: run `dockprov lab up`"
-    return None
-
-
-_REASON = _lab_skip_reason()
-pytestmark = [pytest.mark.lab, pytest.mark.skipif(_REASON is not None, reason=_REASON or "")]
+pytestmark = lab_up.marks()
 
 
 def sh(container: str, script: str, timeout: int = 120) -> subprocess.CompletedProcess:
