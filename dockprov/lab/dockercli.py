@@ -50,3 +50,10 @@ def labelled(kind: str) -> list[str]:
     else:
         out = docker(kind, "ls", "--filter", f"label={LABEL}", "--format", "{{.Name}}")
     return [line for line in out.splitlines() if line.strip()]
+
+
+def ensure_volume(name: str) -> None:
+    """A named volume with the lab's label (so `lab down` finds it), made before any `docker run -v` would
+    make it unlabelled."""
+    if inspect("volume", name) is None:
+        docker("volume", "create", "--label", f"{LABEL}=1", name)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import apps, cachekey
-from .dockercli import LABEL, DockerError, daemon_answers, docker, inspect, labelled
+from .dockercli import LABEL, DockerError, daemon_answers, docker, ensure_volume, inspect, labelled
 from .images import HOST_KINDS, PREFIX, Builder, HostKind, host_image, log
 
 NETWORK = "dockprov-lab"
@@ -161,9 +161,7 @@ def _up(project: Path, state: Path, hosts: list[str] | None, rebuild: bool) -> d
     _ensure_network()
     _service(MIRROR, "mirror.lab", f"{PREFIX}/mirror", [])
     registry_was_current = _current(_running(REGISTRY), f"{PREFIX}/registry")
-    # Created here with the lab's label (not implicitly by `docker run -v`), so `lab down` finds it.
-    if inspect("volume", REGISTRY_VOLUME) is None:
-        docker("volume", "create", "--label", f"{LABEL}=1", REGISTRY_VOLUME)
+    ensure_volume(REGISTRY_VOLUME)
     _service(REGISTRY, "registry.lab", f"{PREFIX}/registry",
              ["-p", "127.0.0.1::5000", "-v", f"{REGISTRY_VOLUME}:/var/lib/docker-registry"])
     if not registry_was_current or not _has_hello():
@@ -209,8 +207,7 @@ def start_host(kind: HostKind, name: str | None = None) -> str:
     if _current(info, image) and (info or {}).get("Config", {}).get("Labels", {}).get(ARGS_LABEL) == args_key:
         return name
     docker("rm", "-f", name, check=False)
-    if inspect("volume", volume) is None:
-        docker("volume", "create", "--label", f"{LABEL}=1", volume)
+    ensure_volume(volume)
     docker("run", "-d", "--name", name, "--label", f"{ARGS_LABEL}={args_key}", *args, image)
     return name
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cachekey
-from .dockercli import LABEL, DockerError, docker, inspect
+from .dockercli import LABEL, DockerError, docker, ensure_volume, inspect
 
 NAME = "dockprov-registry-tls"
 ALIAS = "registry-tls.lab"
@@ -236,8 +236,7 @@ def start(material: Material, image: str) -> bool:
     if info is not None and info["State"]["Running"] and (info["Config"].get("Labels") or {}).get(ARGS_LABEL) == key:
         return False
     docker("rm", "-f", NAME, check=False)
-    if inspect("volume", VOLUME) is None:
-        docker("volume", "create", "--label", f"{LABEL}=1", VOLUME)
+    ensure_volume(VOLUME)
     docker("run", "-d", "--name", NAME, "--label", f"{ARGS_LABEL}={key}", *args, image)
     return True
 
