@@ -8,6 +8,9 @@ from typing import Any
 
 LABEL = "dockprov.lab"
 KEY_LABEL = "dockprov.lab.key"
+# Images carry this one, never LABEL: a container inherits its image's labels, and `lab down` removes what
+# has LABEL, so a user's own container made from a lab image would go with the lab.
+IMAGE_LABEL = "dockprov.lab.image"
 
 
 class DockerError(RuntimeError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import apps, aptrepo, cachekey, gpgkey, nvidia, repack
 from .debian import Archive, archive_url
-from .dockercli import KEY_LABEL, LABEL, docker, image_key
+from .dockercli import IMAGE_LABEL, KEY_LABEL, docker, image_key
 
 FILES = Path(__file__).parent / "files"
 PREFIX = "dockprov-lab"
@@ -71,7 +71,7 @@ class Builder:
 
     def _build(self, image: str, key: str, dockerfile: Path, context: Path, base: str | None = None) -> None:
         log(f"{image}: building")
-        args = ["build", "-q", "-t", image, "--label", f"{KEY_LABEL}={key}", "--label", f"{LABEL}=1",
+        args = ["build", "-q", "-t", image, "--label", f"{KEY_LABEL}={key}", "--label", f"{IMAGE_LABEL}=1",
                 "-f", str(dockerfile)]
         if base:
             args += ["--build-arg", f"BASE={base}"]
@@ -81,7 +81,7 @@ class Builder:
     def base(self, suite: str) -> str:
         image = f"{PREFIX}/base-{suite}"
         mirror = archive_url()
-        key = cachekey.key("debootstrap minbase python3", suite, mirror)
+        key = cachekey.key("debootstrap minbase python3", suite, mirror, IMAGE_LABEL)
         if self._fresh(image, key):
             return image
         log(f"{image}: debootstrap {suite} from {mirror} (about a minute)")
@@ -93,7 +93,7 @@ class Builder:
             )
             tar = subprocess.Popen(["tar", "-C", str(work), "-c", "."], stdout=subprocess.PIPE)
             subprocess.run(
-                ["docker", "import", "--change", f"LABEL {KEY_LABEL}={key}", "--change", f"LABEL {LABEL}=1",
+                ["docker", "import", "--change", f"LABEL {KEY_LABEL}={key}", "--change", f"LABEL {IMAGE_LABEL}=1",
                  "--change", 'CMD ["/bin/bash"]', "-", image],
                 stdin=tar.stdout, check=True, capture_output=True,
             )
@@ -129,7 +129,7 @@ class Builder:
     def hello(self) -> str:
         image = f"{PREFIX}/hello-world"
         src = FILES / "hello"
-        key = cachekey.key(src / "hello.c", src / "Dockerfile")
+        key = cachekey.key(src / "hello.c", src / "Dockerfile", IMAGE_LABEL)
         if self._fresh(image, key):
             return image
         with tempfile.TemporaryDirectory(dir=self._tmp()) as tmp:
