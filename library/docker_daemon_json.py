@@ -175,6 +175,7 @@ from ansible.module_utils.dockprov_daemon_json import (  # noqa: E402
     DaemonJsonError,
     run,
 )
+from ansible.module_utils.dockprov_module import run_and_exit  # noqa: E402
 
 
 def main() -> None:
@@ -203,16 +204,7 @@ def main() -> None:
         rc, out, err = module.run_command(argv, check_rc=False)
         return rc, out, err
 
-    try:
-        result = run(params, check_mode=module.check_mode, runner=runner)
-    except DaemonJsonError as exc:
-        module.fail_json(msg=str(exc), path=params["path"])
-    except OSError as exc:
-        module.fail_json(msg=f"{params['path']}: {exc}", path=params["path"])
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    run_and_exit(module, lambda: run(params, check_mode=module.check_mode, runner=runner), (DaemonJsonError,))
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.dockprov_module import run_and_exit  # noqa: E402
 from ansible.module_utils.dockprov_ulimit import DEFAULT_PATH, UlimitError, run  # noqa: E402
 
 
@@ -103,16 +104,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    try:
-        result = run(dict(module.params), check_mode=module.check_mode)
-    except UlimitError as exc:
-        module.fail_json(msg=str(exc), path=module.params["path"])
-    except OSError as exc:
-        module.fail_json(msg=f"{module.params['path']}: {exc}", path=module.params["path"])
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    run_and_exit(module, lambda: run(dict(module.params), check_mode=module.check_mode), (UlimitError,))
 
 
 if __name__ == "__main__":
