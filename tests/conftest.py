@@ -1,10 +1,6 @@
-"""Shared pytest set-up: make module_utils/ and library/ importable as plain modules."""
+"""Shared pytest set-up.
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-for sub in ("module_utils", "library", "filter_plugins"):
-    path = str(ROOT / sub)
-    if path not in sys.path:
-        sys.path.insert(0, path)
+The collection's Python is imported as Ansible loads it, ``ansible_collections.dockprov.docker.plugins...``:
+pyproject.toml puts ``collections/`` (whose ansible_collections/dockprov/docker links to this checkout) on
+pytest's pythonpath, beside the ansible_collections namespace the `ansible` package installs.
+"""

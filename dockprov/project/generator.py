@@ -22,7 +22,7 @@ from .. import __version__
 from . import yamlout
 from .fleet import SOURCE, mirror_presets
 
-TEMPLATES = SOURCE / "templates" / "project"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "project"
 # The roles site.yml plays on every host, in this order (those present in the source tree are vendored).
 PLAY_ORDER = ("docker_repo", "docker_daemon", "docker_engine", "docker_wsl")
 VENDORED_DIRS = ("library", "module_utils", "filter_plugins")

@@ -1,7 +1,7 @@
 """`dockprov plan`: what a run would do per host, read from `ansible-playbook --check --diff`.
 
 The run uses ansible.posix's `json` stdout callback, so the table is built from the modules' own results
-(docker_apt_source's repo_url, docker_apt_key's source, docker_daemon_json's diff and action, ...), not
+(apt_source's repo_url, apt_key's source, daemon_json's diff, docker_daemon's published docker_daemon_apply, ...), not
 from parsing human-oriented text.
 """
 
@@ -99,7 +99,7 @@ def _daemon_action(results: list[tuple[str, dict[str, Any]]], result: dict[str, 
     module name, so this reads the docker_daemon handler's decision (its set_fact), and failing that
     classifies the module's before/after with the module's own rules (module_utils/dockprov_daemon_json.py)."""
     for _, res in reversed(results):
-        decided = (res.get("ansible_facts") or {}).get("_docker_daemon_action")
+        decided = (res.get("ansible_facts") or {}).get("docker_daemon_apply")
         if decided:
             return str(decided)
     diff = result.get("diff") or {}
@@ -123,7 +123,14 @@ def _find(results: list[tuple[str, dict[str, Any]]], action: str, role: str = ""
     calls the key, source and daemon.json modules too)."""
     return [r for n, r in results
             if r.get("action", "").rsplit(".", 1)[-1] == action and not r.get("skipped")
-            and (not role or n.startswith(f"{role} : "))]
+            and (not role or _role_of(n) == role)]
+
+
+def _role_of(task_name: str) -> str:
+    """The role of a task name as callbacks print it: "dockprov.docker.docker_repo : Write ..." (or the
+    short "docker_repo : ..." of older cores) -> "docker_repo"; "" outside a role."""
+    head, sep, _ = task_name.partition(" : ")
+    return head.rsplit(".", 1)[-1] if sep else ""
 
 
 def _state(result: dict[str, Any]) -> str:
@@ -134,7 +141,7 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
     plan = HostPlan(host)
     rows = plan.rows
     facts: dict[str, Any] = {}
-    for result in _find(results, "docker_host_facts"):
+    for result in _find(results, "host_facts"):
         facts = (result.get("ansible_facts") or {}).get("dockprov_host") or facts
     for name, result in results:
         if result.get("failed") or result.get("unreachable"):
@@ -142,11 +149,11 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
         if result.get("changed"):
             plan.changed += 1
 
-    for result in _find(results, "docker_apt_source", "docker_repo")[-1:]:
+    for result in _find(results, "apt_source", "docker_repo")[-1:]:
         skipped = sum(1 for t in result.get("tried", []) if not t.get("ok"))
         note = f", {skipped} mirror(s) skipped" if skipped else ""
         rows.append(("repo / mirror", f"{result.get('repo_url', '?')} ({_state(result)}{note})"))
-    for result in _find(results, "docker_apt_key", "docker_repo")[-1:]:
+    for result in _find(results, "apt_key", "docker_repo")[-1:]:
         source = result.get("source", "?")
         source = {"content": "offline key from the controller", "existing": "the key already on the host"}.get(
             source, f"downloaded from {source}")
@@ -156,7 +163,7 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
     engine = installed.get("docker-ce") or installed.get("docker.io") or "not installed"
     pin = ""
     for _, result in results:
-        pin = (result.get("ansible_facts") or {}).get("_docker_engine_pin_engine", pin)
+        pin = (result.get("ansible_facts") or {}).get("docker_engine_resolved_version", pin)
     install = [r for n, r in results if n.endswith("Install Docker Engine packages")]
     if install and install[-1].get("skipped"):
         packages = "all present, nothing to install"
@@ -168,7 +175,7 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
     rows.append(("packages", f"docker-ce {engine}; {packages}"))
     rows.append(("pin", (f"{pin}" if pin else "none (newest, not upgraded later)") + held))
 
-    daemon = _find(results, "docker_daemon_json", "docker_daemon")
+    daemon = _find(results, "daemon_json", "docker_daemon")
     if daemon:
         result = daemon[-1]
         keys = ", ".join(result.get("changed_keys") or []) or "no change"
@@ -181,8 +188,8 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
     else:
         rows.append(("daemon.json", "not managed in this run"))
 
-    ulimit = _find(results, "docker_init_ulimit")
-    wsl_conf = _find(results, "docker_wsl_conf")
+    ulimit = _find(results, "init_ulimit")
+    wsl_conf = _find(results, "wsl_conf")
     if facts.get("init_system") == "systemd" and not ulimit:
         wsl = "not needed (systemd host)"
     elif ulimit:
@@ -194,7 +201,7 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
         wsl += "; wsl.conf boot: " + _state(wsl_conf[-1])
     rows.append(("WSL patch", wsl))
 
-    gpu_tasks = [(n, r) for n, r in results if n.startswith("nvidia_container_toolkit : ")]
+    gpu_tasks = [(n, r) for n, r in results if _role_of(n) == "nvidia_container_toolkit"]
     detected = "GPU detected" if (facts.get("gpu") or {}).get("present") else "no GPU detected"
     if gpu_tasks:
         changed = [n.split(" : ", 1)[-1] for n, r in gpu_tasks if r.get("changed")]

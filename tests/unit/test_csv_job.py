@@ -1,4 +1,4 @@
-"""The tutorial's CSV job (templates/build/csv_job/main.py): Q1/Q2/Q3 without pandas or docker."""
+"""The tutorial's CSV job (roles/docker_apps/templates/build/csv_job/main.py): Q1/Q2/Q3 without pandas or docker."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import importlib.util
 import random
 from pathlib import Path
 
-MAIN = Path(__file__).resolve().parents[2] / "templates" / "build" / "csv_job" / "main.py"
+MAIN = Path(__file__).resolve().parents[2] / "roles" / "docker_apps" / "templates" / "build" / "csv_job" / "main.py"
 
 
 def load():

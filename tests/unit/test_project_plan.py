@@ -35,9 +35,9 @@ DAEMON = task("docker_daemon : Merge settings into daemon.json", {
     "diff": {"before": BEFORE, "after": AFTER, "before_header": "/etc/docker/daemon.json",
              "after_header": "/etc/docker/daemon.json"}, "dockerd_pid": 12})
 DECIDE = task("docker_daemon : Decide how to apply", {
-    "action": "ansible.builtin.set_fact", "ansible_facts": {"_docker_daemon_action": "reload"}})
+    "action": "ansible.builtin.set_fact", "ansible_facts": {"docker_daemon_apply": "reload"}})
 PIN = task("docker_engine : Resolve the pin for engine and CLI", {
-    "action": "ansible.builtin.set_fact", "ansible_facts": {"_docker_engine_pin_engine": "5:26.1.5-1"}})
+    "action": "ansible.builtin.set_fact", "ansible_facts": {"docker_engine_resolved_version": "5:26.1.5-1"}})
 INSTALL = task("docker_engine : Install Docker Engine packages", {"action": "ansible.builtin.apt", "skipped": True})
 
 
@@ -71,7 +71,7 @@ def test_action_classified_from_the_diff_when_the_handler_did_not_run() -> None:
 def test_not_running_dockerd_and_wsl_patch() -> None:
     facts = task("docker_repo : Read host facts", {
         "action": "docker_host_facts", "ansible_facts": {"dockprov_host": {"init_system": "sysvinit"}}})
-    decide = task("docker_daemon : Decide how to apply", {"ansible_facts": {"_docker_daemon_action": "none"}})
+    decide = task("docker_daemon : Decide how to apply", {"ansible_facts": {"docker_daemon_apply": "none"}})
     ulimit = task("docker_wsl : Make the init script's ulimit lines unable to abort it", {
         "action": "docker_init_ulimit", "changed": True, "patched_lines": [{"line_number": 62}]})
     wslconf = task("docker_wsl : Start Docker at WSL boot", {"action": "docker_wsl_conf", "changed": True})

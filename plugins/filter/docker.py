@@ -1,0 +1,64 @@
+"""Controller-side filters for the dockprov roles: mirror key URLs and Docker package versions.
+
+The mirror presets live in the collection's module_utils (the modules need them on the hosts), so the
+controller and the hosts share one list.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.dockprov.docker.plugins.module_utils._apt import repo_url, resolve_mirror
+
+
+def key_urls(mirrors: list[str], distro: str) -> list[str]:
+    """The signing-key URL of each mirror (preset name or URL), in order: <base>/linux/<distro>/gpg."""
+    urls = []
+    for mirror in mirrors:
+        try:
+            base = resolve_mirror(mirror)
+        except ValueError as exc:
+            raise AnsibleFilterError(f"docker_repo_mirrors: {exc}") from exc
+        urls.append(repo_url(base, distro) + "/gpg")
+    return urls
+
+
+def resolve_version(madison: str, package: str, version: str) -> str:
+    """Resolve a plain version ("26.1.5") to the repo's full string ("5:26.1.5-1~debian.12~bookworm").
+
+    `madison` is the output of `apt-cache madison <package>`; a full version string is returned as is
+    when the repo has it. Raises when the repo has no match, listing what it has.
+    """
+    available = []
+    for line in madison.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) >= 2 and parts[0] == package:
+            available.append(parts[1])
+    if version in available:
+        return version
+    pattern = re.compile(rf"^(\d+:)?{re.escape(version)}([-~+]|$)")
+    matches = [v for v in available if pattern.match(v)]
+    if not matches:
+        raise AnsibleFilterError(
+            f"docker_engine_version: {package} {version!r} is not in the repository; it has: "
+            + (", ".join(available) or "nothing (is the repo configured?)")
+            + ". Set docker_engine_version to one of these, or to '' for the newest."
+        )
+    return matches[0]  # madison lists newest first
+
+
+def upstream_version(version: str) -> str:
+    """The upstream part of a Debian version: "5:26.1.5-1~debian.12~bookworm" -> "26.1.5"."""
+    match = re.match(r"^(?:\d+:)?([0-9][0-9.]*)", version or "")
+    if not match:
+        raise AnsibleFilterError(f"not a Docker package version: {version!r}")
+    return match.group(1).rstrip(".")
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {"key_urls": key_urls, "resolve_version": resolve_version,
+                "upstream_version": upstream_version}

@@ -1,0 +1,151 @@
+#!/usr/bin/python
+"""Ansible module dockprov.docker.host_facts: the small, fast set of host facts dockprov roles use."""
+
+from __future__ import annotations
+
+# Ansible convention: imports follow DOCUMENTATION/EXAMPLES/RETURN.
+# ruff: noqa: E402
+
+DOCUMENTATION = r"""
+---
+module: host_facts
+short_description: Fast host facts for Docker provisioning (init system, WSL, GPU, packages, distro)
+description:
+  - Reads a handful of files instead of running full fact gathering, and returns them as the
+    C(dockprov_host) fact.
+  - Detects the init system (PID 1), whether systemd is running, WSL 1/2, NVIDIA GPUs (native or through WSL),
+    the installed Docker-related packages from the dpkg database, the Debian architecture, and the Docker
+    repository family and codename for the distribution (derivatives such as Linux Mint map to Ubuntu).
+  - Never changes anything.
+version_added: "0.1.0"
+author:
+  - dockprov maintainers
+options:
+  packages:
+    description: Package names whose installed versions are reported.
+    type: list
+    elements: str
+    default: [docker-ce, docker-ce-cli, containerd.io, docker-buildx-plugin, docker-compose-plugin, docker.io,
+              docker-doc, docker-compose, docker-compose-v2, podman-docker, containerd, runc, docker,
+              docker-engine, nvidia-container-toolkit]
+  root:
+    description:
+      - Internal, for tests. All host paths are read below this directory.
+    type: path
+    default: /
+  machine:
+    description:
+      - Internal, for tests. Overrides C(uname -m) when computing the Debian architecture.
+    type: str
+notes:
+  - Supports check mode.
+seealso:
+  - module: docker_apt_source
+"""
+
+EXAMPLES = r"""
+- name: Host facts for dockprov
+  docker_host_facts:
+
+- name: Use the init.d service where systemd is not running (WSL without systemd)
+  ansible.builtin.service:
+    name: docker
+    state: started
+    use: "{{ 'systemd' if dockprov_host.systemd_running else 'sysvinit' }}"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: dict
+  contains:
+    dockprov_host:
+      description: The facts.
+      type: dict
+      contains:
+        init_system:
+          description: V(systemd), V(sysvinit) (PID 1 is C(init), as on WSL without systemd) or V(other).
+          type: str
+          sample: systemd
+        pid1_comm:
+          description: Raw C(/proc/1/comm).
+          type: str
+          sample: systemd
+        systemd_running:
+          description: PID 1 is systemd and C(/run/systemd/system) exists.
+          type: bool
+        wsl:
+          description: C(detected) (bool), C(version) (1, 2 or null) and C(evidence) (list of strings).
+          type: dict
+          sample: {"detected": true, "version": 2, "evidence": ["kernel release 5.15.153.1-microsoft-standard-WSL2"]}
+        gpu:
+          description: C(present) (bool), C(kind) (V(nvidia), V(wsl) or null) and C(evidence).
+          type: dict
+          sample: {"present": true, "kind": "nvidia", "evidence": ["/dev/nvidia0 exists"]}
+        packages:
+          description: Installed versions of the O(packages) that are installed.
+          type: dict
+          sample: {"docker-ce": "5:27.5.1-1~debian.12~bookworm"}
+        held:
+          description: Those of the O(packages) that are installed and on hold.
+          type: list
+          elements: str
+          sample: ["docker-ce", "docker-ce-cli"]
+        machine:
+          description: C(uname -m).
+          type: str
+          sample: x86_64
+        arch:
+          description: Debian architecture, or null when unknown.
+          type: str
+          sample: amd64
+        distro:
+          description:
+            - C(id), C(version_id), C(codename), C(ubuntu_codename), C(id_like) (list), C(pretty_name) from os-release,
+            - C(docker_distro) (V(ubuntu) or V(debian), the Docker repository family, null when not Debian-like)
+              and C(docker_codename) (the codename to use in that repository).
+          type: dict
+          sample: {"id": "linuxmint", "docker_distro": "ubuntu", "docker_codename": "jammy"}
+        docker_binary:
+          description: Path of C(dockerd) when present.
+          type: str
+          sample: /usr/bin/dockerd
+        docker_cli:
+          description: Path of the C(docker) CLI when present.
+          type: str
+          sample: /usr/bin/docker
+        dockerd:
+          description:
+            - C(running) and C(pid) (from the pid file, checked against C(/proc)), and C(enabled) (a systemd
+              C(*.wants/docker.service) link or an C(/etc/rc[2-5].d/S*docker) link).
+          type: dict
+          sample: {"running": true, "pid": 4211, "enabled": true}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dockprov.docker.plugins.module_utils._host_facts import DEFAULT_PACKAGES, gather
+
+
+def run_module() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            packages=dict(type="list", elements="str", default=list(DEFAULT_PACKAGES)),
+            root=dict(type="path", default="/"),
+            machine=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    facts = gather(root=p["root"], packages=p["packages"], machine=p["machine"], environ=dict(os.environ))
+    module.exit_json(changed=False, ansible_facts=dict(dockprov_host=facts))
+
+
+def main() -> None:
+    run_module()
+
+
+if __name__ == "__main__":
+    main()
