@@ -43,7 +43,7 @@ lab-down:
 	$(BIN)/dockprov lab down
 
 lint: venv
-	$(BIN)/ruff check dockprov library module_utils filter_plugins tests
+	$(BIN)/ruff check dockprov plugins tests
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --offline -q
 
