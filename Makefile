@@ -7,13 +7,13 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 MOLECULE_SCENARIOS ?= docker_repo docker_engine docker_engine_pin docker_daemon docker_wsl nvidia_container_toolkit docker_registry_auth docker_apps
 
-.PHONY: demo test setup venv docker lab lab-down lint unit molecule bench report clean
+.PHONY: demo test setup venv docker lab lab-down lint unit sanity molecule bench report clean
 
 demo: setup lab  ## Build what is missing, start the lab fleet and provision it with site.yml
 	$(BIN)/ansible-playbook -i inventory/lab site.yml
 	$(BIN)/ansible-playbook -i inventory/lab playbooks/report.yml
 
-test: setup lint unit lab  ## Every test: lint, pytest (unit and lab), Molecule scenarios, lab teardown check
+test: setup lint unit sanity lab  ## Every test: lint, pytest, ansible-test sanity, Molecule scenarios, lab teardown check
 	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab
 	$(MAKE) molecule
 	$(BIN)/pytest -q tests/teardown
@@ -49,6 +49,14 @@ lint: venv
 
 unit: venv
 	$(BIN)/pytest -q -m 'not lab' tests/unit tests/lab
+
+# ansible-test sanity on the collection as built, offline (how: .ci/sanity). Its tools (pylint, pycodestyle,
+# yamllint, voluptuous, ...) are pinned by ansible-core's version in pyproject.toml: ansible-test installs its own
+# requirements files (ansible_test/_data/requirements/sanity.*.txt) from PyPI, and pip at the version it names.
+# Pythons 3.9-3.13 are taken from pyenv's versions where present; shellcheck comes from Debian.
+sanity: venv
+	@command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }
+	.ci/sanity
 
 molecule: setup
 	@set -e; for s in $(MOLECULE_SCENARIOS); do echo "=== molecule $$s"; $(BIN)/molecule test -s $$s; done
