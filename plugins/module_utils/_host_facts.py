@@ -1,3 +1,9 @@
+# Copyright (c) dockprov contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+
 """The small set of host facts dockprov roles need, read cheaply from the filesystem.
 
 Every read goes through ``root`` so the functions run unchanged against fixture trees.
@@ -18,6 +24,8 @@ from ansible_collections.dockprov.docker.plugins.module_utils._daemon_json impor
 
 DEFAULT_PACKAGES = [
     "ca-certificates",
+    "python3-apt",  # apt's Python bindings: check mode cannot ask apt without them
+    "python3-requests",  # community.docker's modules need it on the host
     "docker-ce",
     "docker-ce-cli",
     "containerd.io",

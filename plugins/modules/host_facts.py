@@ -1,15 +1,18 @@
 #!/usr/bin/python
-"""Ansible module dockprov.docker.host_facts: the small, fast set of host facts dockprov roles use."""
+#
+# Copyright (c) dockprov contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Ansible's convention: imports follow DOCUMENTATION, EXAMPLES and RETURN.
+# ruff: noqa: E402
 
 from __future__ import annotations
 
-# Ansible convention: imports follow DOCUMENTATION/EXAMPLES/RETURN.
-# ruff: noqa: E402
-
 DOCUMENTATION = r"""
----
 module: host_facts
 short_description: Fast host facts for Docker provisioning (init system, WSL, GPU, packages, distro)
+version_added: 0.1.0
 description:
   - Reads a handful of files instead of running full fact gathering, and returns them as the
     C(dockprov_host) fact.
@@ -17,16 +20,18 @@ description:
     the installed Docker-related packages from the dpkg database, the Debian architecture, and the Docker
     repository family and codename for the distribution (derivatives such as Linux Mint map to Ubuntu).
   - Never changes anything.
-version_added: "0.1.0"
 author:
-  - dockprov maintainers
+  - dockprov maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - dockprov.docker.attributes
+  - dockprov.docker.attributes.facts
 options:
   packages:
     description: Package names whose installed versions are reported.
     type: list
     elements: str
-    default: [docker-ce, docker-ce-cli, containerd.io, docker-buildx-plugin, docker-compose-plugin, docker.io,
-              docker-doc, docker-compose, docker-compose-v2, podman-docker, containerd, runc, docker,
+    default: [ca-certificates, python3-apt, python3-requests, docker-ce, docker-ce-cli, containerd.io, docker-buildx-plugin, docker-compose-plugin,
+              docker.io, docker-doc, docker-compose, docker-compose-v2, podman-docker, containerd, runc, docker,
               docker-engine, nvidia-container-toolkit]
   root:
     description:
@@ -37,15 +42,30 @@ options:
     description:
       - Internal, for tests. Overrides C(uname -m) when computing the Debian architecture.
     type: str
-notes:
-  - Supports check mode.
+  check_users:
+    description:
+      - User names that must exist on the host (read from C(/etc/passwd)); those missing are returned in
+        C(dockprov_host.checks.missing_users). Used by the M(dockprov.docker.preflight) action.
+    type: list
+    elements: str
+    default: []
+  check_json:
+    description:
+      - JSON files that must parse as an object when they exist (such as C(/etc/docker/daemon.json)); why one
+        does not is returned in C(dockprov_host.checks.json_errors). Used by the preflight action.
+    type: list
+    elements: path
+    default: []
 seealso:
-  - module: docker_apt_source
+  - module: dockprov.docker.apt_source
+  - module: dockprov.docker.init_ulimit
+  - module: dockprov.docker.wsl_conf
 """
 
 EXAMPLES = r"""
+---
 - name: Host facts for dockprov
-  docker_host_facts:
+  dockprov.docker.host_facts:
 
 - name: Use the init.d service where systemd is not running (WSL without systemd)
   ansible.builtin.service:
@@ -126,25 +146,25 @@ ansible_facts:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dockprov.docker.plugins.module_utils._host_checks import host_checks
 from ansible_collections.dockprov.docker.plugins.module_utils._host_facts import DEFAULT_PACKAGES, gather
 
 
-def run_module() -> None:
+def main() -> None:
     module = AnsibleModule(
-        argument_spec=dict(
-            packages=dict(type="list", elements="str", default=list(DEFAULT_PACKAGES)),
-            root=dict(type="path", default="/"),
-            machine=dict(type="str"),
-        ),
+        argument_spec={
+            "packages": {"type": "list", "elements": "str", "default": list(DEFAULT_PACKAGES)},
+            "root": {"type": "path", "default": "/"},
+            "machine": {"type": "str"},
+            "check_users": {"type": "list", "elements": "str", "default": []},
+            "check_json": {"type": "list", "elements": "path", "default": []},
+        },
         supports_check_mode=True,
     )
     p = module.params
     facts = gather(root=p["root"], packages=p["packages"], machine=p["machine"], environ=dict(os.environ))
-    module.exit_json(changed=False, ansible_facts=dict(dockprov_host=facts))
-
-
-def main() -> None:
-    run_module()
+    facts["checks"] = host_checks(p["root"], p["check_users"], p["check_json"])
+    module.exit_json(changed=False, ansible_facts={"dockprov_host": facts})
 
 
 if __name__ == "__main__":
