@@ -1,7 +1,12 @@
+# Copyright (c) dockprov contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Controller-side filters for the dockprov roles: mirror key URLs and Docker package versions.
 
 The mirror presets live in the collection's module_utils (the modules need them on the hosts), so the
-controller and the hosts share one list.
+controller and the hosts share one list. Documentation: key_urls.yml, resolve_version.yml and
+upstream_version.yml next to this file.
 """
 
 from __future__ import annotations
@@ -10,7 +15,6 @@ import re
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-
 from ansible_collections.dockprov.docker.plugins.module_utils._apt import repo_url, resolve_mirror
 
 
@@ -19,10 +23,9 @@ def key_urls(mirrors: list[str], distro: str) -> list[str]:
     urls = []
     for mirror in mirrors:
         try:
-            base = resolve_mirror(mirror)
+            urls.append(repo_url(resolve_mirror(mirror), distro) + "/gpg")
         except ValueError as exc:
             raise AnsibleFilterError(f"docker_repo_mirrors: {exc}") from exc
-        urls.append(repo_url(base, distro) + "/gpg")
     return urls
 
 
@@ -60,5 +63,8 @@ def upstream_version(version: str) -> str:
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"key_urls": key_urls, "resolve_version": resolve_version,
-                "upstream_version": upstream_version}
+        return {
+            "key_urls": key_urls,
+            "resolve_version": resolve_version,
+            "upstream_version": upstream_version,
+        }

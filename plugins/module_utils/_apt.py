@@ -1,3 +1,9 @@
+# Copyright (c) dockprov contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+
 """Docker apt repository helpers: mirror presets, deb822 rendering, legacy source detection.
 
 Standard library only: this file runs on managed hosts (Python 3.9+).
@@ -8,10 +14,11 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
+
+from ansible_collections.dockprov.docker.plugins.module_utils._urls import Probe
 
 MIRROR_PRESETS: dict[str, str] = {
     "official": "https://download.docker.com",
@@ -154,10 +161,9 @@ class MirrorAttempt:
         return {"mirror": self.mirror, "ok": self.ok, "error": self.error, "url": self.url}
 
 
-# probe(url) -> None when the URL answered 200, else an error message. Messages starting with "HTTP "
-# mean the server answered (so the Release fallback is worth trying); anything else (DNS, refused,
+# A probe (module_utils/_urls.py) answers None for HTTP 200, else an error message. Messages starting with
+# "HTTP " mean the server answered (so the Release fallback is worth trying); anything else (DNS, refused,
 # timeout) skips the mirror's remaining URLs, which would fail the same way.
-Probe = Callable[[str], "str | None"]
 
 
 def choose_mirror(
@@ -244,6 +250,11 @@ def host_path(root: str, path: str) -> str:
     return os.path.join(root, path.lstrip("/"))
 
 
+def shown_path(root: str, real: str) -> str:
+    """The host's view of ``real`` (a path below ``root``): the inverse of host_path."""
+    if not root or root == "/":
+        return real
+    return "/" + os.path.relpath(real, root)
 
 
 def ensure_dir(path: str, mode: int = 0o755) -> bool:
@@ -253,14 +264,6 @@ def ensure_dir(path: str, mode: int = 0o755) -> bool:
     os.makedirs(path, mode=mode, exist_ok=True)
     os.chmod(path, mode)
     return True
-
-
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def backup_name(path: str, stamp: str) -> str:
-    """File name for a backed-up legacy source: <name>.<stamp>."""
-    return f"{_SAFE_NAME.sub('_', posixpath.basename(path))}.{stamp}"
 
 
 def disable_docker_lines(

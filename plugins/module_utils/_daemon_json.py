@@ -1,4 +1,10 @@
-"""Logic of the docker_daemon_json module: load, merge, render, classify, check and write daemon.json.
+# Copyright (c) dockprov contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+
+"""Logic of the daemon_json module: load, merge, render, classify, check and write daemon.json.
 
 Standard library only: this file is shipped to target hosts (Python 3.9+).
 """
@@ -10,19 +16,20 @@ import copy
 import ipaddress
 import json
 import os
-import shutil
 import stat
 import tempfile
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from ansible_collections.dockprov.docker.plugins.module_utils._files import atomic_write
+from ansible_collections.dockprov.docker.plugins.module_utils._files import FileOps, find_backups
+from ansible_collections.dockprov.docker.plugins.module_utils._module import ModuleError
 
 DEFAULT_PATH = "/etc/docker/daemon.json"
-BACKUP_SUFFIX = ".dockprov-previous"
-# Written instead of BACKUP_SUFFIX when the module created the file: "there was no previous file".
-ABSENT_SUFFIX = ".dockprov-previous.none"
+# The rolling backup and "there was no file" marker of dockprov 0.1; restore still reads them when no
+# backup in the current scheme (<path>.<pid>.<time>~, or the marker <path>.<pid>.<time>.absent~) exists.
+LEGACY_BACKUP_SUFFIX = ".dockprov-previous"
+LEGACY_ABSENT_SUFFIX = ".dockprov-previous.none"
 DEFAULT_MODE = 0o644
 DIR_MODE = 0o755
 
@@ -67,7 +74,7 @@ RESTART_ONLY_FEATURES: frozenset[str] = frozenset({"containerd-snapshotter", "cd
 Runner = Callable[[list[str]], "tuple[int, str, str]"]
 
 
-class DaemonJsonError(Exception):
+class DaemonJsonError(ModuleError):
     """A failure the module reports with fail_json (message only)."""
 
 
@@ -483,30 +490,19 @@ def dockerd_validate(runner: Runner, dockerd: str, text: str) -> tuple[bool | No
 # --------------------------------------------------------------------------- file writing
 
 
+def latest_backup(path: str) -> tuple[str, bool] | None:
+    """(backup, is an absent marker) the last write of ``path`` left, or None when there is none.
 
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-
-
-def backup_paths(path: str) -> tuple[str, str]:
-    """(backup of the previous content, marker meaning "there was no previous file")."""
-    return path + BACKUP_SUFFIX, path + ABSENT_SUFFIX
-
-
-def save_backup(path: str, old_text: str | None) -> str:
-    """Keep ONE rolling backup of the file about to be replaced; return the backup path."""
-    backup, absent = backup_paths(path)
-    if old_text is None:
-        _remove(backup)
-        atomic_write(absent, "")
-        return absent
-    # copy bytes (not the parsed text) and keep the original mode
-    atomic_write(backup, old_text, stat.S_IMODE(os.stat(path).st_mode))
-    shutil.copymode(path, backup)
-    _remove(absent)
-    return backup
+    The newest backup in the current scheme; without one, dockprov 0.1's rolling backup or marker.
+    """
+    backups = find_backups(path)
+    if backups:
+        return backups[-1].path, backups[-1].absent
+    if os.path.isfile(path + LEGACY_BACKUP_SUFFIX):
+        return path + LEGACY_BACKUP_SUFFIX, False
+    if os.path.exists(path + LEGACY_ABSENT_SUFFIX):
+        return path + LEGACY_ABSENT_SUFFIX, True
+    return None
 
 
 # --------------------------------------------------------------------------- module entry point
@@ -528,7 +524,7 @@ def _result(path: str, changed: bool, old: dict[str, Any], new: dict[str, Any]) 
     }
 
 
-def run_present(params: dict[str, Any], check_mode: bool, runner: Runner | None) -> dict[str, Any]:
+def run_present(params: dict[str, Any], check_mode: bool, runner: Runner | None, files: FileOps) -> dict[str, Any]:
     path = params["path"]
     old_text = read_text(path)
     old = parse(old_text, path)
@@ -560,8 +556,6 @@ def run_present(params: dict[str, Any], check_mode: bool, runner: Runner | None)
             raise DaemonJsonError(f"invalid settings for {path}: " + "; ".join(errors))
         result["validated_with"] = "builtin"
 
-    if params.get("backup", True):
-        result["backup_file"] = backup_paths(path)[0 if old_text is not None else 1]
     if check_mode:
         return result
     directory = os.path.dirname(os.path.abspath(path))
@@ -569,30 +563,33 @@ def run_present(params: dict[str, Any], check_mode: bool, runner: Runner | None)
         os.makedirs(directory, mode=DIR_MODE)
         os.chmod(directory, DIR_MODE)
     if params.get("backup", True):
-        save_backup(path, old_text)
-    atomic_write(path, new_text)
+        # the file as it was, or the marker that there was none: what state=restore puts back
+        result["backup_file"] = files.backup(path) if old_text is not None else files.mark_absent(path)
+    files.write(path, new_text)
     return result
 
 
-def run_restore(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
-    """Put back the previous file saved by the last write (or remove the file if there was none)."""
+def run_restore(params: dict[str, Any], check_mode: bool, files: FileOps) -> dict[str, Any]:
+    """Put back what the last write replaced: its backup, or no file when that write created the file.
+
+    Makes no backup of the file it replaces (the configuration the last write produced): restoring twice
+    gives the same result.
+    """
     path = params["path"]
-    backup, absent = backup_paths(path)
+    latest = latest_backup(path)
+    if latest is None:
+        raise DaemonJsonError(
+            f"nothing to restore: no backup of {path} ({path}.<pid>.<time>~) and no marker that it did not exist"
+        )
+    used, absent = latest
     current_text = read_text(path)
     try:
         current = parse(current_text, path)
     except DaemonJsonParseError:
         current = {}
-    backup_text = read_text(backup)
-    if backup_text is not None:
-        target_text: str | None = backup_text
-        used = backup
-    elif os.path.exists(absent):
-        target_text, used = None, absent
-    else:
-        raise DaemonJsonError(f"nothing to restore: neither {backup} nor {absent} exists")
+    target_text = None if absent else read_text(used)
     try:
-        target = parse(target_text, backup)
+        target = parse(target_text, used)
     except DaemonJsonParseError:
         target = {}
     changed = current_text != target_text
@@ -601,9 +598,9 @@ def run_restore(params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
     result["diff"] = _diff(path, current_text or "", target_text or "")
     if changed and not check_mode:
         if target_text is None:
-            _remove(path)
+            files.remove(path)
         else:
-            atomic_write(path, target_text, stat.S_IMODE(os.stat(backup).st_mode))
+            files.write(path, target_text, stat.S_IMODE(os.stat(used).st_mode))
     return result
 
 
@@ -625,12 +622,18 @@ def running_dockerd(root: str = "/", pid_files: tuple[str, ...] = PID_FILES) -> 
     return None
 
 
-def run(params: dict[str, Any], check_mode: bool = False, runner: Runner | None = None,
-        root: str = "/") -> dict[str, Any]:
+def run(
+    params: dict[str, Any],
+    check_mode: bool = False,
+    runner: Runner | None = None,
+    root: str = "/",
+    files: FileOps | None = None,
+) -> dict[str, Any]:
     """Everything the module does; raises DaemonJsonError for a failure. Writes nothing in check mode."""
+    files = files or FileOps()
     if params.get("state", "present") == "restore":
-        result = run_restore(params, check_mode)
+        result = run_restore(params, check_mode, files)
     else:
-        result = run_present(params, check_mode, runner)
+        result = run_present(params, check_mode, runner, files)
     result["dockerd_pid"] = running_dockerd(root)
     return result

@@ -75,7 +75,7 @@ def parse_os_release(text: str) -> dict[str, str]:
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         try:
             parts = shlex.split(value)
             value = parts[0] if parts else ""
@@ -222,7 +222,7 @@ def parse_dpkg_status(text: str, names: list[str] | None = None) -> dict[str, st
         for line in stanza.splitlines():
             if not line or line[0] in " \t" or ":" not in line:
                 continue
-            key, _, value = line.partition(":")
+            key, _sep, value = line.partition(":")
             fields[key.strip()] = value.strip()
         name = fields.get("Package")
         if not name or fields.get("Status") not in ("install ok installed", "hold ok installed"):

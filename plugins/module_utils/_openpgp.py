@@ -1,3 +1,9 @@
+# Copyright (c) dockprov contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+
 """Pure-Python handling of OpenPGP public keys (RFC 4880 / RFC 9580), no gpg binary needed.
 
 Enough of the format to do what apt key management needs: dearmor/enarmor, split a keyring into
@@ -65,7 +71,7 @@ def crc24(data: bytes) -> int:
     crc = 0xB704CE
     for byte in data:
         crc ^= byte << 16
-        for _ in range(8):
+        for _bit in range(8):
             crc <<= 1
             if crc & 0x1000000:
                 crc ^= 0x1864CFB

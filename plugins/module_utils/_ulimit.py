@@ -1,4 +1,10 @@
-"""Logic of the docker_init_ulimit module: make the ulimit lines of /etc/init.d/docker safe.
+# Copyright (c) dockprov contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+
+"""Logic of the init_ulimit module: make the ulimit lines of /etc/init.d/docker safe.
 
 Debian's docker.io init script runs ``ulimit -n 1048576`` and Docker 25+'s docker-ce script runs
 ``ulimit -Hn 524288``, both under ``set -e``. Where the hard limit cannot be raised (containers, EPERM) or the
@@ -12,15 +18,13 @@ Standard library only: this file is shipped to target hosts (Python 3.9+).
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from typing import Any
 
-from ansible_collections.dockprov.docker.plugins.module_utils._files import atomic_write
+from ansible_collections.dockprov.docker.plugins.module_utils._files import FileOps
+from ansible_collections.dockprov.docker.plugins.module_utils._module import ModuleError
 
 DEFAULT_PATH = "/etc/init.d/docker"
-BACKUP_SUFFIX = ".dockprov-orig"
 MARKER = "# dockprov: guarded"
 
 # A whole line that only sets a limit: "ulimit <flags> <number|unlimited>", optional trailing ";" or comment.
@@ -32,7 +36,7 @@ _SETTING = re.compile(
 _SEED = re.compile(r"^(?P<head>[ \t]*ulimit[ \t]+)-Hn\b")
 
 
-class UlimitError(Exception):
+class UlimitError(ModuleError):
     """A failure the module reports with fail_json."""
 
 
@@ -132,10 +136,13 @@ def patch(text: str, mode: str = "guard") -> tuple[str, list[dict[str, Any]]]:
 # --------------------------------------------------------------------------- file writing
 
 
+def run(params: dict[str, Any], check_mode: bool = False, files: FileOps | None = None) -> dict[str, Any]:
+    """Everything the module does; raises UlimitError on failure. Writes nothing in check mode.
 
-
-def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
-    """Everything the module does; raises UlimitError on failure. Writes nothing in check mode."""
+    With ``backup`` every change first copies the script to <path>.<pid>.<time>~ (the oldest such copy is the
+    script as the package installed it).
+    """
+    files = files or FileOps()
     path = params.get("path") or DEFAULT_PATH
     result: dict[str, Any] = {"changed": False, "path": path, "patched_lines": [], "backup_file": None}
     try:
@@ -153,12 +160,9 @@ def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
     if new_text == text:
         return result
     result["changed"] = True
+    if check_mode:
+        return result
     if params.get("backup", True):
-        backup = path + BACKUP_SUFFIX
-        if not os.path.exists(backup):
-            result["backup_file"] = backup
-            if not check_mode:
-                atomic_write(backup, text, stat.S_IMODE(os.stat(path).st_mode))
-    if not check_mode:
-        atomic_write(path, new_text)
+        result["backup_file"] = files.backup(path)
+    files.write(path, new_text)
     return result

@@ -1,4 +1,10 @@
-"""Logic of the docker_wsl_conf module: a [boot] command that starts Docker in /etc/wsl.conf.
+# Copyright (c) dockprov contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+
+"""Logic of the wsl_conf module: a [boot] command that starts Docker in /etc/wsl.conf.
 
 wsl.conf is INI-like. The edit is line-based so other sections, keys, comments, blank lines and their
 order survive byte for byte (a configparser round-trip would drop comments and reformat).
@@ -8,23 +14,21 @@ Standard library only: this file is shipped to target hosts (Python 3.9+).
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from typing import Any
 
-from ansible_collections.dockprov.docker.plugins.module_utils._files import atomic_write
+from ansible_collections.dockprov.docker.plugins.module_utils._files import FileOps
+from ansible_collections.dockprov.docker.plugins.module_utils._module import ModuleError
 
 DEFAULT_PATH = "/etc/wsl.conf"
 DEFAULT_COMMAND = "service docker start"
-BACKUP_SUFFIX = ".dockprov-previous"
 NOTE_RESTART = "takes effect after `wsl --shutdown` (from Windows) and the next start of the distribution"
 
 _SECTION = re.compile(r"^[ \t]*\[(?P<name>[^\]]*)\][ \t]*(?:[#;].*)?$")
 _KEY = re.compile(r"^(?P<prefix>[ \t]*(?P<key>[A-Za-z0-9_.-]+)[ \t]*=[ \t]*)(?P<value>.*?)[ \t]*$")
 
 
-class WslConfError(Exception):
+class WslConfError(ModuleError):
     """A failure the module reports with fail_json."""
 
 
@@ -136,10 +140,9 @@ def update(text: str, boot_command: str = DEFAULT_COMMAND, systemd: bool = False
 # --------------------------------------------------------------------------- file writing
 
 
-
-
-def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
+def run(params: dict[str, Any], check_mode: bool = False, files: FileOps | None = None) -> dict[str, Any]:
     """Everything the module does; raises WslConfError on failure. Writes nothing in check mode."""
+    files = files or FileOps()
     path = params.get("path") or DEFAULT_PATH
     try:
         with open(path, encoding="utf-8", newline="") as handle:
@@ -157,12 +160,9 @@ def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
         "backup_file": None,
         "diff": {"before": text or "", "after": new_text, "before_header": path, "after_header": path},
     }
-    if not changed:
+    if not changed or check_mode:
         return result
     if params.get("backup", True) and text is not None:
-        result["backup_file"] = path + BACKUP_SUFFIX
-        if not check_mode:
-            atomic_write(result["backup_file"], text, stat.S_IMODE(os.stat(path).st_mode))
-    if not check_mode:
-        atomic_write(path, new_text)
+        result["backup_file"] = files.backup(path)
+    files.write(path, new_text)
     return result

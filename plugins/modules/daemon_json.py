@@ -1,12 +1,18 @@
 #!/usr/bin/python
-"""Ansible module dockprov.docker.daemon_json: the only writer of /etc/docker/daemon.json."""
+#
+# Copyright (c) dockprov contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Ansible's convention: imports follow DOCUMENTATION, EXAMPLES and RETURN.
+# ruff: noqa: E402
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: daemon_json
 short_description: Merge settings into daemon.json, validate them, say whether to reload or restart
+version_added: 0.1.0
 description:
   - Merges O(settings) into the Docker daemon configuration file without clobbering keys it is not told
     about, and writes the file only when the resulting configuration differs (compared as parsed JSON, so a
@@ -16,10 +22,24 @@ description:
     from the list of options moby documents under "Configuration reload behavior".
   - Validates the candidate file with C(dockerd --validate) (Docker Engine 23 and later) or a builtin type
     check; a failed validation writes nothing.
-  - Keeps one rolling backup, C(<path>.dockprov-previous), that O(state=restore) puts back.
-version_added: "0.1.0"
+  - Before each write it backs up the file (O(backup)), or, when there was no file, leaves the marker
+    C(<path>.<pid>.<YYYY-MM-DD@HH:MM:SS>.absent~). O(state=restore) puts back what the last write replaced.
+  - A file that is not valid JSON (or not a JSON object) is reported with its line and column and never overwritten.
 author:
-  - dockprov
+  - dockprov maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - dockprov.docker.attributes
+  - dockprov.docker.attributes.files
+  - dockprov.docker.backup
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+    details:
+      - O(state=restore) is idempotent as well, it makes no backup of the file it replaces.
 options:
   path:
     description: Path of the daemon configuration file. Its directory is created (mode 0755) if missing.
@@ -59,25 +79,18 @@ options:
     description: Name or path of the dockerd binary used for validation.
     type: str
     default: dockerd
-  backup:
-    description:
-      - Before replacing the file, copy it to C(<path>.dockprov-previous) (one rolling backup). When there was
-        no file, the marker C(<path>.dockprov-previous.none) records that instead.
-    type: bool
-    default: true
   state:
     description:
       - V(present) merges O(settings).
-      - V(restore) puts the backup of the last write back over O(path) atomically (or removes O(path) when
-        the last write created it). Used by a role's rollback when a restart fails.
+      - V(restore) puts back what the last write replaced, atomically. That is the newest backup of O(path)
+        (C(<path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~)), or, when the newest is an C(.absent~) marker because the last write
+        created the file, no file at all. Without either it reads dockprov 0.1's C(<path>.dockprov-previous) and
+        C(<path>.dockprov-previous.none). The docker_daemon role's rollback uses it when dockerd does not start.
+      - V(restore) makes no backup of the file it replaces, which is the configuration the last write produced, so
+        restoring twice gives the same result. It fails when there is nothing to restore.
     type: str
     choices: [present, restore]
     default: present
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 notes:
   - Only keys in the builtin table are type-checked by V(builtin); unknown keys are left to dockerd.
   - Removing a reloadable key (for example C(registry-mirrors)) is classified as V(restart), because dockerd
@@ -85,8 +98,9 @@ notes:
 """
 
 EXAMPLES = r"""
+---
 - name: Add a registry mirror, keeping other mirrors and keys
-  docker_daemon_json:
+  dockprov.docker.daemon_json:
     settings:
       registry-mirrors: ["http://registry.lab:5000"]
     merge_lists: [registry-mirrors]
@@ -99,17 +113,17 @@ EXAMPLES = r"""
   when: daemon_json.action != 'none'
 
 - name: Register the NVIDIA runtime
-  docker_daemon_json:
+  dockprov.docker.daemon_json:
     settings:
       runtimes:
         nvidia: {path: nvidia-container-runtime, args: []}
 
 - name: Drop the NVIDIA runtime
-  docker_daemon_json:
+  dockprov.docker.daemon_json:
     remove: [runtimes.nvidia]
 
 - name: Roll back the last write
-  docker_daemon_json:
+  dockprov.docker.daemon_json:
     state: restore
 """
 
@@ -145,11 +159,12 @@ config:
   sample: {"registry-mirrors": ["http://registry.lab:5000"]}
 backup_file:
   description:
-    - The rolling backup written (or, with O(state=restore), read). Ends in C(.dockprov-previous.none) when
-      there was no previous file. Null when nothing was written or O(backup=false).
+    - With O(state=present), the backup this run made before writing, or the C(.absent~) marker when there was no
+      file. V(null) when nothing was written (no change, check mode) or O(backup=false).
+    - With O(state=restore), the backup (or marker) that was put back.
   returned: always
   type: str
-  sample: /etc/docker/daemon.json.dockprov-previous
+  sample: /etc/docker/daemon.json.4711.2026-01-31@12:00:00~
 validated_with:
   description: How the new configuration was validated.
   returned: always
@@ -167,15 +182,12 @@ diff:
     after_header: {description: Path, type: str}
 """
 
-from typing import Any  # noqa: E402
+from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.dockprov.docker.plugins.module_utils._daemon_json import (  # noqa: E402
-    DEFAULT_PATH,
-    DaemonJsonError,
-    run,
-)
-from ansible_collections.dockprov.docker.plugins.module_utils._module import run_and_exit  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dockprov.docker.plugins.module_utils._daemon_json import DEFAULT_PATH, run
+from ansible_collections.dockprov.docker.plugins.module_utils._files import ModuleFileOps
+from ansible_collections.dockprov.docker.plugins.module_utils._module import backup_argument_spec, run_and_exit
 
 
 def main() -> None:
@@ -185,14 +197,10 @@ def main() -> None:
             "settings": {"type": "dict", "default": {}},
             "merge_lists": {"type": "list", "elements": "str", "default": []},
             "remove": {"type": "list", "elements": "str", "default": []},
-            "validate": {
-                "type": "str",
-                "default": "auto",
-                "choices": ["auto", "dockerd", "builtin", "none"],
-            },
+            "validate": {"type": "str", "default": "auto", "choices": ["auto", "dockerd", "builtin", "none"]},
             "dockerd_path": {"type": "str", "default": "dockerd"},
-            "backup": {"type": "bool", "default": True},
             "state": {"type": "str", "default": "present", "choices": ["present", "restore"]},
+            **backup_argument_spec(),
         },
         supports_check_mode=True,
     )
@@ -201,10 +209,12 @@ def main() -> None:
         params["dockerd_resolved"] = module.get_bin_path(params["dockerd_path"], required=False)
 
     def runner(argv: list[str]) -> tuple[int, str, str]:
-        rc, out, err = module.run_command(argv, check_rc=False)
-        return rc, out, err
+        return module.run_command(argv, check_rc=False)
 
-    run_and_exit(module, lambda: run(params, check_mode=module.check_mode, runner=runner), (DaemonJsonError,))
+    run_and_exit(
+        module,
+        lambda: run(params, check_mode=module.check_mode, runner=runner, files=ModuleFileOps(module)),
+    )
 
 
 if __name__ == "__main__":

@@ -30,9 +30,9 @@ options:
     description: Package names whose installed versions are reported.
     type: list
     elements: str
-    default: [ca-certificates, python3-apt, python3-requests, docker-ce, docker-ce-cli, containerd.io, docker-buildx-plugin, docker-compose-plugin,
-              docker.io, docker-doc, docker-compose, docker-compose-v2, podman-docker, containerd, runc, docker,
-              docker-engine, nvidia-container-toolkit]
+    default: [ca-certificates, python3-apt, python3-requests, docker-ce, docker-ce-cli, containerd.io,
+              docker-buildx-plugin, docker-compose-plugin, docker.io, docker-doc, docker-compose, docker-compose-v2,
+              podman-docker, containerd, runc, docker, docker-engine, nvidia-container-toolkit]
   root:
     description:
       - Internal, for tests. All host paths are read below this directory.

@@ -1,12 +1,18 @@
 #!/usr/bin/python
-"""Ansible module dockprov.docker.init_ulimit: make the ulimit lines of /etc/init.d/docker unable to abort it."""
+#
+# Copyright (c) dockprov contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Ansible's convention: imports follow DOCUMENTATION, EXAMPLES and RETURN.
+# ruff: noqa: E402
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: init_ulimit
 short_description: Patch the ulimit lines of Docker's SysV init script so C(service docker start) works on WSL
+version_added: 0.1.0
 description:
   - Debian's docker.io init script runs C(ulimit -n 1048576) and Docker 25+'s docker-ce script runs
     C(ulimit -Hn 524288), both under C(set -e). Where the hard limit cannot be raised (in containers,
@@ -17,9 +23,23 @@ description:
     indented, into a POSIX sh one-liner that cannot fail and never raises a hard limit. The original line is
     kept in a trailing C(# dockprov: guarded (was: ...)) comment; guarded lines are left alone.
   - O(mode=seed) makes the tutorial's edit instead, C(-Hn) to C(-n) on C(ulimit -Hn) lines.
-version_added: "0.1.0"
+  - With O(backup=true) each change first copies the script to C(<path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~); the oldest
+    such copy is the script as its package installed it. systemd's SysV generator ignores these copies.
 author:
-  - dockprov
+  - dockprov maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - dockprov.docker.attributes
+  - dockprov.docker.attributes.files
+  - dockprov.docker.backup
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+    details:
+      - Guarded and seeded lines are recognised and left alone.
 options:
   path:
     description: The init script.
@@ -36,28 +56,22 @@ options:
     type: str
     choices: [guard, seed]
     default: guard
-  backup:
-    description: Copy the script to C(<path>.dockprov-orig) before the first change, unless that copy exists.
-    type: bool
-    default: true
   missing_ok:
-    description: When O(path) does not exist, report C(skipped) and no change instead of failing.
+    description: When O(path) does not exist, report RV(skipped) and no change instead of failing.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+seealso:
+  - module: dockprov.docker.host_facts
 """
 
 EXAMPLES = r"""
+---
 - name: Make the init script's ulimit lines safe (WSL, containers without CAP_SYS_RESOURCE)
-  docker_init_ulimit:
-  when: not docker_host_has_systemd
+  dockprov.docker.init_ulimit:
+  when: not dockprov_host.systemd_running
 
 - name: The tutorial's edit, exactly
-  docker_init_ulimit:
+  dockprov.docker.init_ulimit:
     mode: seed
     missing_ok: true
 """
@@ -75,10 +89,12 @@ patched_lines:
   elements: dict
   sample: [{"line_number": 62, "before": "\t\tulimit -Hn 524288", "after": "\t\tulimit -n 524288"}]
 backup_file:
-  description: The backup written by this run, or null when none was written (no change or one existed).
+  description:
+    - The backup this run made before changing the script, or V(null) (no change, check mode or O(backup=false)).
+    - Before version 0.2.0 this was C(<path>.dockprov-orig), written once before the first change.
   returned: always
   type: str
-  sample: /etc/init.d/docker.dockprov-orig
+  sample: /etc/init.d/docker.4711.2026-01-31@12:00:00~
 skipped:
   description: True when O(path) is missing and O(missing_ok=true).
   returned: when skipped
@@ -89,9 +105,10 @@ diff:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.dockprov.docker.plugins.module_utils._module import run_and_exit  # noqa: E402
-from ansible_collections.dockprov.docker.plugins.module_utils._ulimit import DEFAULT_PATH, UlimitError, run  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dockprov.docker.plugins.module_utils._files import ModuleFileOps
+from ansible_collections.dockprov.docker.plugins.module_utils._module import backup_argument_spec, run_and_exit
+from ansible_collections.dockprov.docker.plugins.module_utils._ulimit import DEFAULT_PATH, run
 
 
 def main() -> None:
@@ -99,12 +116,12 @@ def main() -> None:
         argument_spec={
             "path": {"type": "path", "default": DEFAULT_PATH},
             "mode": {"type": "str", "default": "guard", "choices": ["guard", "seed"]},
-            "backup": {"type": "bool", "default": True},
             "missing_ok": {"type": "bool", "default": False},
+            **backup_argument_spec(),
         },
         supports_check_mode=True,
     )
-    run_and_exit(module, lambda: run(dict(module.params), check_mode=module.check_mode), (UlimitError,))
+    run_and_exit(module, lambda: run(dict(module.params), check_mode=module.check_mode, files=ModuleFileOps(module)))
 
 
 if __name__ == "__main__":

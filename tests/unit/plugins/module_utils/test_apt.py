@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import stat
 
-from ansible_collections.dockprov.docker.plugins.module_utils import _apt as apt
 import pytest
+from ansible_collections.dockprov.docker.plugins.module_utils import _apt as apt
 
 
 @pytest.mark.parametrize(

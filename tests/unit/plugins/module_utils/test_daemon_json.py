@@ -1,4 +1,4 @@
-"""Tests of module_utils/dockprov_daemon_json.py and of the docker_daemon_json module logic on temp files."""
+"""Tests of module_utils/_daemon_json.py: the daemon_json module's logic on temp files."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import stat
 import subprocess
 from pathlib import Path
 
-from ansible_collections.dockprov.docker.plugins.module_utils import _daemon_json as dj
 import pytest
+from ansible_collections.dockprov.docker.plugins.module_utils import _daemon_json as dj
+from ansible_collections.dockprov.docker.plugins.module_utils._files import FileOps, find_backups
 
 NVIDIA = {"nvidia": {"args": [], "path": "nvidia-container-runtime"}}
 
@@ -258,8 +259,10 @@ def test_run_creates_dir_and_file(tmp_path: Path) -> None:
     assert path.read_text() == '{\n  "registry-mirrors": [\n    "http://registry.lab:5000"\n  ]\n}\n'
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o755
-    assert result["backup_file"] == str(path) + ".dockprov-previous.none"
-    assert Path(result["backup_file"]).exists()
+    # no previous file: the marker that says so, in the backup scheme (what state=restore reads)
+    assert result["backup_file"].startswith(str(path) + ".") and result["backup_file"].endswith(".absent~")
+    assert Path(result["backup_file"]).read_bytes() == b""
+    assert [b.absent for b in find_backups(str(path))] == [True]
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
     # second run: unchanged, nothing written
     again = dj.run(params(path, settings={"registry-mirrors": ["http://registry.lab:5000"]}))
@@ -282,9 +285,11 @@ def test_run_keeps_other_keys_mode_and_makes_backup(tmp_path: Path) -> None:
         "registry-mirrors": ["http://old", "http://new"],
     }
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    backup = Path(str(path) + ".dockprov-previous")
-    assert result["backup_file"] == str(backup)
+    backup = Path(result["backup_file"])
+    assert [b.path for b in find_backups(str(path))] == [str(backup)]
+    assert backup.name.startswith(f"daemon.json.{os.getpid()}.") and backup.name.endswith("~")
     assert backup.read_text() == original
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert result["diff"]["before"] == original
     assert result["diff"]["after"] == path.read_text()
 
@@ -331,6 +336,7 @@ def test_run_check_mode_writes_nothing(tmp_path: Path) -> None:
     existing.write_text('{"debug": false}')
     result = dj.run(params(existing, settings={"debug": True}), check_mode=True)
     assert result["changed"] is True
+    assert result["backup_file"] is None  # check mode makes no backup and names none
     assert existing.read_text() == '{"debug": false}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["daemon.json"]
 
@@ -419,12 +425,13 @@ def test_restore_puts_previous_file_back(tmp_path: Path) -> None:
 
 def test_restore_removes_file_the_module_created(tmp_path: Path) -> None:
     path = tmp_path / "daemon.json"
-    dj.run(params(path, settings={"debug": True}))
+    created = dj.run(params(path, settings={"debug": True}))
     assert path.exists()
     result = dj.run(params(path, state="restore"))
     assert result["changed"] is True
-    assert result["backup_file"] == str(path) + ".dockprov-previous.none"
+    assert result["backup_file"] == created["backup_file"]
     assert not path.exists()
+    assert dj.run(params(path, state="restore"))["changed"] is False
 
 
 def test_restore_without_backup_fails_and_keeps_file(tmp_path: Path) -> None:
@@ -433,6 +440,91 @@ def test_restore_without_backup_fails_and_keeps_file(tmp_path: Path) -> None:
     with pytest.raises(dj.DaemonJsonError, match="nothing to restore"):
         dj.run(params(path, state="restore"))
     assert path.read_text() == '{"debug": true}'
+
+
+class Clock:
+    """A clock for FileOps: every backup one second after the one before."""
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        self.now += 1
+        return self.now
+
+
+def test_restore_takes_the_newest_backup_and_makes_none(tmp_path: Path) -> None:
+    path = tmp_path / "daemon.json"
+    files = FileOps(clock=Clock())
+    users = '{"debug": true}\n'
+    path.write_text(users)
+    dj.run(params(path, settings={"debug": False}), files=files)
+    dj.run(params(path, settings={"data-root": "/srv/docker"}), files=files)
+    backups = find_backups(str(path))
+    assert [Path(b.path).read_text() for b in backups] == [users, dj.render({"debug": False})]
+    result = dj.run(params(path, state="restore"), files=files)
+    assert result["backup_file"] == backups[-1].path
+    assert path.read_text() == dj.render({"debug": False})
+    assert result["changed_keys"] == ["data-root"] and result["action"] == "restart"
+    assert len(find_backups(str(path))) == 2  # restore backs nothing up ...
+    again = dj.run(params(path, state="restore"), files=files)
+    assert again["changed"] is False  # ... so a second restore does not undo the first
+    assert path.read_text() == dj.render({"debug": False})
+
+
+def test_restore_prefers_the_absent_marker_when_newest(tmp_path: Path) -> None:
+    path = tmp_path / "daemon.json"
+    files = FileOps(clock=Clock())
+    path.write_text('{"debug": true}\n')
+    dj.run(params(path, settings={"debug": False}), files=files)  # backup of the user's file
+    path.unlink()  # someone removed it; the next write creates it again
+    dj.run(params(path, settings={"ipv6": False}), files=files)  # marker: there was no file
+    assert [b.absent for b in find_backups(str(path))] == [False, True]
+    assert dj.run(params(path, state="restore"), files=files)["changed"] is True
+    assert not path.exists()
+
+
+def test_failed_write_keeps_the_file_and_restore_finds_it_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ansible_collections.dockprov.docker.plugins.module_utils import _files
+
+    path = tmp_path / "daemon.json"
+    original = '{"registry-mirrors": ["http://old"]}\n'
+    path.write_text(original)
+
+    def full(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_files.os, "replace", full)
+    with pytest.raises(OSError, match="No space left"):
+        dj.run(params(path, settings={"data-root": "/srv/docker"}))
+    monkeypatch.undo()
+    assert path.read_text() == original
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 2 and names[0] == "daemon.json" and names[1].endswith("~")  # one backup, no temp file
+    assert (tmp_path / names[1]).read_text() == original
+    result = dj.run(params(path, state="restore"))
+    assert result["changed"] is False and path.read_text() == original
+
+
+def test_restore_reads_the_backups_of_dockprov_0_1(tmp_path: Path) -> None:
+    path = tmp_path / "daemon.json"
+    path.write_text('{"data-root": "/srv/docker"}\n')
+    Path(str(path) + ".dockprov-previous").write_text('{"debug": true}\n')
+    result = dj.run(params(path, state="restore"))
+    assert result["backup_file"] == str(path) + ".dockprov-previous"
+    assert path.read_text() == '{"debug": true}\n'
+    other = tmp_path / "created.json"
+    other.write_text("{}\n")
+    Path(str(other) + ".dockprov-previous.none").write_text("")
+    assert dj.run(params(other, state="restore"))["changed"] is True
+    assert not other.exists()
+    # a backup in the current scheme wins over the old rolling one
+    path.write_text('{"mtu": 1400}\n')
+    dj.run(params(path, settings={"ipv6": True}))
+    dj.run(params(path, state="restore"))
+    assert path.read_text() == '{"mtu": 1400}\n'
 
 
 def _fake_proc(root: Path, pid: int, comm: str, pid_file: str = "var/run/docker.pid") -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible_collections.dockprov.docker.plugins.module_utils import _host_facts as hf
 import pytest
+from ansible_collections.dockprov.docker.plugins.module_utils import _host_facts as hf
 
 HOSTS = Path(__file__).resolve().parents[3] / "fixtures" / "hosts"
 DRIVER = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.120  Fri Sep 13 10:10:01 UTC 2024\nGCC version: 12\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ansible_collections.dockprov.docker.plugins.module_utils import _openpgp as pgp
 import pytest
+from ansible_collections.dockprov.docker.plugins.module_utils import _openpgp as pgp
 
 KEYS = Path(__file__).resolve().parents[3] / "fixtures" / "keys"
 FPRS = json.loads((KEYS / "fingerprints.json").read_text())

@@ -1,4 +1,4 @@
-"""Tests of module_utils/dockprov_ulimit.py.
+"""Tests of module_utils/_ulimit.py (the init_ulimit module's logic).
 
 Fixtures (tests/fixtures/init.d/):
 - docker.io-bookworm: Debian bookworm's docker.io 20.10.24 /etc/init.d/docker, verbatim (``ulimit -n 1048576``
@@ -16,8 +16,8 @@ import stat
 import subprocess
 from pathlib import Path
 
-from ansible_collections.dockprov.docker.plugins.module_utils import _ulimit as ul
 import pytest
+from ansible_collections.dockprov.docker.plugins.module_utils import _ulimit as ul
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "init.d"
 DEBIAN = (FIXTURES / "docker.io-bookworm").read_text()
@@ -99,7 +99,7 @@ def test_guard_debian_script() -> None:
     assert all(ul.MARKER in p["after"] for p in patched)
     old_lines, new_lines = DEBIAN.splitlines(), new.splitlines()
     assert len(old_lines) == len(new_lines)
-    assert [i + 1 for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=True)) if a != b] == [
+    assert [i + 1 for i in range(len(old_lines)) if old_lines[i] != new_lines[i]] == [
         86,
         91,
         93,
@@ -238,13 +238,18 @@ def _script(tmp_path: Path, text: str = DOCKER_CE) -> Path:
     return path
 
 
+def _backups(path: Path) -> list[Path]:
+    return sorted(p for p in path.parent.iterdir() if p.name.startswith(path.name + ".") and p.name.endswith("~"))
+
+
 def test_run_guard_writes_once_with_backup(tmp_path: Path) -> None:
     path = _script(tmp_path)
     result = ul.run({"path": str(path), "mode": "guard", "backup": True})
     assert result["changed"] is True
     assert [p["line_number"] for p in result["patched_lines"]] == [62, 67, 69]
-    backup = Path(str(path) + ".dockprov-orig")
-    assert result["backup_file"] == str(backup)
+    # Ansible's backup name, which systemd's SysV generator skips (a *.dockprov-orig copy would become a unit)
+    assert _backups(path) == [Path(result["backup_file"])]
+    backup = Path(result["backup_file"])
     assert backup.read_text() == DOCKER_CE
     assert stat.S_IMODE(backup.stat().st_mode) == 0o755
     assert stat.S_IMODE(path.stat().st_mode) == 0o755
@@ -252,17 +257,30 @@ def test_run_guard_writes_once_with_backup(tmp_path: Path) -> None:
     assert result["diff"]["before"] == DOCKER_CE
     again = ul.run({"path": str(path), "mode": "guard", "backup": True})
     assert again["changed"] is False
-    assert again["patched_lines"] == []
+    assert again["patched_lines"] == [] and again["backup_file"] is None
+    assert len(_backups(path)) == 1
 
 
-def test_run_backup_only_when_none_exists(tmp_path: Path) -> None:
+def test_run_backs_up_each_change_the_oldest_is_the_original(tmp_path: Path) -> None:
+    from ansible_collections.dockprov.docker.plugins.module_utils._files import FileOps
+
+    clock = iter(range(1_767_225_600, 1_767_225_700))
+    files = FileOps(clock=lambda: float(next(clock)))
     path = _script(tmp_path)
-    backup = Path(str(path) + ".dockprov-orig")
-    backup.write_text("the first original\n")
-    result = ul.run({"path": str(path), "mode": "seed", "backup": True})
-    assert result["changed"] is True
-    assert result["backup_file"] is None
-    assert backup.read_text() == "the first original\n"
+    first = ul.run({"path": str(path), "mode": "seed", "backup": True}, files=files)
+    # the package ships a new script: patched again, backed up again
+    path.write_text(DEBIAN)
+    second = ul.run({"path": str(path), "mode": "guard", "backup": True}, files=files)
+    assert _backups(path) == [Path(first["backup_file"]), Path(second["backup_file"])]
+    assert Path(first["backup_file"]).read_text() == DOCKER_CE
+    assert Path(second["backup_file"]).read_text() == DEBIAN
+
+
+def test_run_without_backup(tmp_path: Path) -> None:
+    path = _script(tmp_path)
+    result = ul.run({"path": str(path), "mode": "seed", "backup": False})
+    assert result["changed"] is True and result["backup_file"] is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker"]
 
 
 def test_run_check_mode_writes_nothing(tmp_path: Path) -> None:

@@ -1,12 +1,12 @@
-"""Tests of module_utils/dockprov_wsl_conf.py and of the docker_wsl_conf module logic on temp files."""
+"""Tests of module_utils/_wsl_conf.py: the wsl_conf module's logic on temp files."""
 
 from __future__ import annotations
 
 import stat
 from pathlib import Path
 
-from ansible_collections.dockprov.docker.plugins.module_utils import _wsl_conf as wc
 import pytest
+from ansible_collections.dockprov.docker.plugins.module_utils import _wsl_conf as wc
 
 # A wsl.conf as Windows users write them: comments, several sections, a boot command already there.
 TYPICAL = """# /etc/wsl.conf
@@ -125,12 +125,15 @@ def test_run_backup_mode_and_check_mode(tmp_path: Path) -> None:
     path.write_text(TYPICAL)
     path.chmod(0o600)
     check = wc.run({"path": str(path), "systemd": True, "backup": True}, check_mode=True)
-    assert check["changed"] is True
+    assert check["changed"] is True and check["backup_file"] is None
     assert path.read_text() == TYPICAL
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wsl.conf"]
     result = wc.run({"path": str(path), "systemd": True, "backup": True})
     assert result["changed"] is True
+    backups = [p for p in tmp_path.iterdir() if p.name != "wsl.conf"]
+    assert backups == [Path(result["backup_file"])] and backups[0].name.endswith("~")
     assert Path(result["backup_file"]).read_text() == TYPICAL
+    assert stat.S_IMODE(backups[0].stat().st_mode) == 0o600
     assert "systemd=true" in path.read_text()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert result["diff"]["before"] == TYPICAL

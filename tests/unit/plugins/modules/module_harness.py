@@ -10,6 +10,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+
 def load(name: str):
     """Import plugins/modules/<name>.py as Ansible names it."""
     return importlib.import_module(f"ansible_collections.dockprov.docker.plugins.modules.{name}")

@@ -1,4 +1,4 @@
-"""library/docker_apt_key.py run in-process against temp trees (no network: fetch_url is faked)."""
+"""plugins/modules/apt_key.py run in-process against temp trees (no network: fetch_url is faked)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import os
 import stat
 from pathlib import Path
 
-from ansible_collections.dockprov.docker.plugins.module_utils import _openpgp as pgp
 import module_harness as h
 import pytest
+from ansible_collections.dockprov.docker.plugins.module_utils import _openpgp as pgp
 
 KEYS = Path(__file__).resolve().parents[3] / "fixtures" / "keys"
 FPRS = json.loads((KEYS / "fingerprints.json").read_text())
@@ -174,6 +174,7 @@ def test_legacy_cleanup(monkeypatch, tmp_path, fetch):
     trusted.write_bytes(gpg("other-rsa-test") + gpg("rsa-test") + gpg("ed25519-test"))
     os.chmod(trusted, 0o600)
 
+    old_trusted = trusted.read_bytes()
     failed, res = run(monkeypatch, tmp_path, content=asc("rsa-test"), fingerprints=[RSA])
     assert not failed, res
     assert sorted(res["removed_legacy"]) == sorted(
@@ -183,9 +184,19 @@ def test_legacy_cleanup(monkeypatch, tmp_path, fetch):
             f"/etc/apt/trusted.gpg: {RSA}",
         ]
     )
-    assert sorted(p.name for p in tgd.iterdir()) == ["mixed.gpg", "notes.txt", "ubuntu-keyring-2018-archive.gpg"]
+    assert sorted(p.name for p in tgd.iterdir() if not p.name.endswith("~")) == [
+        "mixed.gpg", "notes.txt", "ubuntu-keyring-2018-archive.gpg"]
     assert trusted.read_bytes() == gpg("other-rsa-test") + gpg("ed25519-test")
     assert stat.S_IMODE(trusted.stat().st_mode) == 0o600
+    # every file removed or rewritten was backed up next to itself first, with its old bytes and mode
+    backups = res["backups"]
+    assert sorted(backups) == ["/etc/apt/trusted.gpg", "/etc/apt/trusted.gpg.d/docker-ce.asc",
+                               "/etc/apt/trusted.gpg.d/docker.gpg"]
+    assert all(backups[p].startswith(p + ".") and backups[p].endswith("~") for p in backups)
+    assert (tmp_path / backups["/etc/apt/trusted.gpg"].lstrip("/")).read_bytes() == old_trusted
+    assert stat.S_IMODE((tmp_path / backups["/etc/apt/trusted.gpg"].lstrip("/")).stat().st_mode) == 0o600
+    assert (tmp_path / backups["/etc/apt/trusted.gpg.d/docker.gpg"].lstrip("/")).read_bytes() == gpg("rsa-test")
+    assert res["backup_file"] is None  # dest did not exist
 
     # idempotent
     failed, res = run(monkeypatch, tmp_path, content=asc("rsa-test"), fingerprints=[RSA])
@@ -225,3 +236,51 @@ def test_garbage_content_fails(monkeypatch, tmp_path, fetch):
     failed, res = run(monkeypatch, tmp_path, content="not a key", fingerprints=[RSA])
     assert failed and "content" in res["msg"]
     assert not (tmp_path / "etc").exists()
+
+
+def test_replaced_key_is_backed_up_once_with_its_old_bytes(monkeypatch, tmp_path, fetch):
+    dest = tmp_path / DEST.lstrip("/")
+    dest.parent.mkdir(parents=True)
+    dest.write_text(asc("other-rsa-test"))
+    failed, res = run(monkeypatch, tmp_path, content=asc("rsa-test"), fingerprints=[RSA])
+    assert not failed and res["changed"]
+    backups = [p for p in dest.parent.iterdir() if p.name != "docker.asc"]
+    assert len(backups) == 1 and backups[0].name.startswith("docker.asc.") and backups[0].name.endswith("~")
+    assert res["backup_file"] == "/" + str(backups[0].relative_to(tmp_path))
+    assert backups[0].read_text() == asc("other-rsa-test")
+    # unchanged second run: no new backup
+    failed, res = run(monkeypatch, tmp_path, content=asc("rsa-test"), fingerprints=[RSA])
+    assert not failed and not res["changed"] and res["backup_file"] is None
+    assert len(list(dest.parent.iterdir())) == 2
+
+
+def test_backup_false_replaces_and_removes_without_copies(monkeypatch, tmp_path, fetch):
+    dest = tmp_path / DEST.lstrip("/")
+    dest.parent.mkdir(parents=True)
+    dest.write_text(asc("other-rsa-test"))
+    legacy = tmp_path / "etc/apt/trusted.gpg.d/docker.gpg"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(gpg("rsa-test"))
+    failed, res = run(monkeypatch, tmp_path, content=asc("rsa-test"), fingerprints=[RSA], backup=False)
+    assert not failed and res["backup_file"] is None and res["backups"] == {}
+    assert sorted(tree_files(tmp_path)) == ["etc/apt/keyrings/docker.asc"]
+
+
+def test_unreadable_dest_is_replaced_with_a_warning_and_kept_as_backup(monkeypatch, tmp_path, fetch):
+    dest = tmp_path / DEST.lstrip("/")
+    dest.parent.mkdir(parents=True)
+    dest.write_text("<html>404 Not Found</html>\n")  # what `curl -o` saved from a captive portal
+    warnings = []
+    monkeypatch.setattr(h.basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
+    failed, res = run(monkeypatch, tmp_path, content=asc("rsa-test"), fingerprints=[RSA])
+    assert not failed and res["changed"]
+    assert len(warnings) == 1 and "held no readable OpenPGP key" in warnings[0]
+    assert (tmp_path / res["backup_file"].lstrip("/")).read_text() == "<html>404 Not Found</html>\n"
+
+
+def test_failure_reports_partial_result(monkeypatch, tmp_path, fetch):
+    fetch.answers = {"https://a.example/gpg": asc("other-rsa-test").encode()}
+    failed, res = run(monkeypatch, tmp_path, urls=["https://a.example/gpg"], fingerprints=[RSA])
+    assert failed and "nothing was written" in res["msg"]
+    assert res["found"] == [OTHER] and res["dest"] == DEST and res["changed"] is False
+    assert res["tried"] == [{"url": "https://a.example/gpg", "ok": True, "error": None}]

@@ -1,4 +1,4 @@
-"""library/docker_apt_source.py run in-process against temp trees (probes faked)."""
+"""plugins/modules/apt_source.py run in-process against temp trees (probes faked)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_bad_mirror_name_fails(monkeypatch, tmp_path, fetch):
     assert fetch.calls == []
 
 
-def test_legacy_sources_moved_to_backup(monkeypatch, tmp_path, fetch):
+def test_legacy_sources_removed_after_a_backup_next_to_them(monkeypatch, tmp_path, fetch):
     sld = tmp_path / "etc/apt/sources.list.d"
     sld.mkdir(parents=True)
     old = (
@@ -108,10 +108,11 @@ def test_legacy_sources_moved_to_backup(monkeypatch, tmp_path, fetch):
     (sld / "docker.list").write_text(old)
     (sld / "ustc-docker.list").write_text("deb https://mirrors.ustc.edu.cn/docker-ce/linux/ubuntu noble stable\n")
     (sld / "ubuntu.sources").write_text("Types: deb\nURIs: http://archive.ubuntu.com/ubuntu\n")
-    (tmp_path / "etc/apt/sources.list").write_text(
+    sources_list = (
         "deb http://archive.ubuntu.com/ubuntu noble main\n"
         "deb [arch=amd64] https://download.docker.com/linux/ubuntu noble stable\n"
     )
+    (tmp_path / "etc/apt/sources.list").write_text(sources_list)
     fetch.answers = {OFFICIAL_NOBLE: b"x"}
     failed, res = run(monkeypatch, tmp_path, mirrors=["official", "ustc"])
     assert not failed, res
@@ -120,19 +121,53 @@ def test_legacy_sources_moved_to_backup(monkeypatch, tmp_path, fetch):
         "/etc/apt/sources.list.d/ustc-docker.list",
         "/etc/apt/sources.list",
     ]
-    assert sorted(p.name for p in sld.iterdir()) == ["docker.sources", "ubuntu.sources"]
-    backup = tmp_path / "var/backups/dockprov/apt"
+    # apt reads only *.list and *.sources: the "~" backups beside them are ignored (silently)
+    assert sorted(p.name for p in sld.iterdir() if not p.name.endswith("~")) == ["docker.sources", "ubuntu.sources"]
+    assert sorted(res["backups"]) == sorted(res["removed_legacy"])
     moved = res["backups"]["/etc/apt/sources.list.d/docker.list"]
-    assert moved.startswith("/var/backups/dockprov/apt/docker.list.")
+    assert moved.startswith("/etc/apt/sources.list.d/docker.list.") and moved.endswith("~")
     assert (tmp_path / moved.lstrip("/")).read_text() == old
-    assert len(list(backup.iterdir())) == 3
+    assert (tmp_path / res["backups"]["/etc/apt/sources.list"].lstrip("/")).read_text() == sources_list
+    assert len([p for p in sld.iterdir() if p.name.endswith("~")]) == 2
     assert (tmp_path / "etc/apt/sources.list").read_text() == (
         "deb http://archive.ubuntu.com/ubuntu noble main\n"
         "# disabled by dockprov: deb [arch=amd64] https://download.docker.com/linux/ubuntu noble stable\n"
     )
-    # second run: nothing left to clean
+    assert not (tmp_path / "var").exists()  # no more /var/backups/dockprov/apt
+    # second run: nothing left to clean, no new backup
     failed, res = run(monkeypatch, tmp_path, mirrors=["official", "ustc"])
-    assert not failed and not res["changed"] and res["removed_legacy"] == []
+    assert not failed and not res["changed"] and res["removed_legacy"] == [] and res["backups"] == {}
+    assert len([p for p in sld.iterdir() if p.name.endswith("~")]) == 2
+
+
+def test_rewritten_source_leaves_one_backup_with_the_old_bytes(monkeypatch, tmp_path, fetch):
+    fetch.answers = {OFFICIAL_NOBLE: b"x", USTC_NOBLE: b"x"}
+    assert not run(monkeypatch, tmp_path, mirrors=["official"])[0]
+    dest = tmp_path / DEST
+    before = dest.read_bytes()
+    failed, res = run(monkeypatch, tmp_path, mirrors=["ustc"])
+    assert not failed and res["changed"]
+    backups = [p for p in dest.parent.iterdir() if p.name != "docker.sources"]
+    assert len(backups) == 1 and backups[0].read_bytes() == before
+    assert res["backup_file"] == "/" + str(backups[0].relative_to(tmp_path))
+
+
+def test_backup_dir_is_deprecated_and_ignored(monkeypatch, tmp_path, fetch, capfd):
+    from ansible.module_utils.common import warnings
+
+    sld = tmp_path / "etc/apt/sources.list.d"
+    sld.mkdir(parents=True)
+    (sld / "docker.list").write_text("deb https://download.docker.com/linux/ubuntu noble stable\n")
+    fetch.answers = {OFFICIAL_NOBLE: b"x"}
+    failed, res = run(monkeypatch, tmp_path, mirrors=["official"], backup_dir="/var/backups/dockprov/apt")
+    assert not failed, res
+    # recorded for the result, or shown at once when controller code has set up a display in this process
+    shown = capfd.readouterr().err
+    assert any("backup_dir" in d["msg"] for d in warnings.get_deprecation_messages()) or (
+        "Param 'backup_dir' is deprecated" in shown and "version 1.0.0" in shown
+    )
+    assert res["backups"]["/etc/apt/sources.list.d/docker.list"].startswith("/etc/apt/sources.list.d/docker.list.")
+    assert not (tmp_path / "var").exists()
 
 
 def test_check_mode_changes_nothing(monkeypatch, tmp_path, fetch):
@@ -144,6 +179,7 @@ def test_check_mode_changes_nothing(monkeypatch, tmp_path, fetch):
     failed, res = run(monkeypatch, tmp_path, check_mode=True, mirrors=["official"], diff=True)
     assert not failed and res["changed"]
     assert res["removed_legacy"] == ["/etc/apt/sources.list.d/docker.list"]
+    assert res["backups"] == {} and res["backup_file"] is None
     assert "URIs: https://download.docker.com/linux/ubuntu" in res["diff"]["after"]
     assert files(tmp_path) == before
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.dockprov.docker.plugins.module_utils import _apt as apt
 import module_harness as h
 import pytest
+from ansible_collections.dockprov.docker.plugins.module_utils import _apt as apt
 
 mod = h.load("apt_source")
 
@@ -116,8 +116,10 @@ def test_module_flat_falls_back_writes_and_cleans_only_nvidia(monkeypatch, tmp_p
     )
     # NVIDIA's own one-line file is moved away; Docker's sources are not this repository's business
     assert res["removed_legacy"] == ["/etc/apt/sources.list.d/nvidia-container-toolkit.list", "/etc/apt/sources.list"]
-    assert sorted(p.name for p in sld.iterdir()) == [
+    assert sorted(p.name for p in sld.iterdir() if not p.name.endswith("~")) == [
         "docker.list", "docker.sources", "nvidia-container-toolkit.sources"]
+    assert sorted(res["backups"]) == sorted(res["removed_legacy"])
+    assert (tmp_path / res["backups"][res["removed_legacy"][0]].lstrip("/")).read_text() == nvidia_list
     assert (sld / "docker.sources").read_text() == docker
     assert (tmp_path / "etc/apt/sources.list").read_text() == (
         "deb http://deb.debian.org/debian bookworm main\n"

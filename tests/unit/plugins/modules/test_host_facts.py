@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible_collections.dockprov.docker.plugins.module_utils import _host_facts as hf
 import module_harness as h
 import pytest
+from ansible_collections.dockprov.docker.plugins.module_utils import _host_facts as hf
 
 HOSTS = Path(__file__).resolve().parents[3] / "fixtures" / "hosts"
 

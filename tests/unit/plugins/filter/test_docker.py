@@ -1,0 +1,45 @@
+"""plugins/filter/docker.py: key_urls, resolve_version, upstream_version."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.dockprov.docker.plugins.filter import docker as f
+
+MADISON = """\
+ docker-ce | 5:27.5.1-1~debian.12~bookworm | https://download.docker.com/linux/debian bookworm/stable amd64 Packages
+ docker-ce | 5:26.1.5-1~debian.12~bookworm | https://download.docker.com/linux/debian bookworm/stable amd64 Packages
+ docker-ce | 5:26.1.4-1~debian.12~bookworm | https://download.docker.com/linux/debian bookworm/stable amd64 Packages
+"""
+
+
+def test_filters_are_registered():
+    assert sorted(f.FilterModule().filters()) == ["key_urls", "resolve_version", "upstream_version"]
+
+
+def test_key_urls():
+    assert f.key_urls(["official", "ustc", "https://m.example/dc/"], "ubuntu") == [
+        "https://download.docker.com/linux/ubuntu/gpg",
+        "https://mirrors.ustc.edu.cn/docker-ce/linux/ubuntu/gpg",
+        "https://m.example/dc/linux/ubuntu/gpg",
+    ]
+    with pytest.raises(AnsibleFilterError, match="docker_repo_mirrors: unknown mirror 'nope'"):
+        f.key_urls(["nope"], "debian")
+    with pytest.raises(AnsibleFilterError, match="unsupported distro 'fedora'"):
+        f.key_urls(["official"], "fedora")
+
+
+def test_resolve_version():
+    assert f.resolve_version(MADISON, "docker-ce", "26.1.5") == "5:26.1.5-1~debian.12~bookworm"
+    assert f.resolve_version(MADISON, "docker-ce", "5:26.1.4-1~debian.12~bookworm") == "5:26.1.4-1~debian.12~bookworm"
+    with pytest.raises(AnsibleFilterError, match=r"docker_engine_version: docker-ce '25.0.0' is not in the repository"):
+        f.resolve_version(MADISON, "docker-ce", "25.0.0")
+    with pytest.raises(AnsibleFilterError, match="is the repo configured"):
+        f.resolve_version("", "docker-ce", "26.1.5")
+
+
+def test_upstream_version():
+    assert f.upstream_version("5:26.1.5-1~debian.12~bookworm") == "26.1.5"
+    assert f.upstream_version("20.10.24+dfsg1-1+b3") == "20.10.24"
+    with pytest.raises(AnsibleFilterError):
+        f.upstream_version("unknown")
