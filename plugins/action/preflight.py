@@ -23,6 +23,12 @@ import yaml
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+
+try:  # ansible-core 2.19+: spec defaults read from YAML are data, templated only once trusted
+    from ansible.template import trust_as_template
+except ImportError:  # older cores template every string
+    def trust_as_template(value: Any) -> Any:
+        return value
 from ansible_collections.dockprov.docker.plugins.module_utils._checks import SECRET, check, secret_options
 
 DOCUMENTATION = r"""
@@ -72,6 +78,16 @@ def _internal_names(role: str) -> frozenset[str]:
             if sub in ("vars", "defaults"):
                 names.update(re.findall(r"^(\w+):", text, re.M))
     return frozenset(names)
+
+
+def _trusted(value: Any) -> Any:
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, list):
+        return [_trusted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _trusted(v) for k, v in value.items()}
+    return value
 
 
 class ActionModule(ActionBase):
@@ -141,7 +157,8 @@ class ActionModule(ActionBase):
         for name, option in spec.items():
             if name.startswith(ENTRY_POINT_INPUTS):
                 continue
-            raw = task_vars[name] if name in task_vars else option.get("default")
+            # A spec default is the role's own text (docker_apps_templates_dir: "{{ role_path }}/templates").
+            raw = task_vars[name] if name in task_vars else _trusted(option.get("default"))
             if raw is None and name not in task_vars:
                 continue
             try:
