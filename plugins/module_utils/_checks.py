@@ -105,6 +105,8 @@ DAEMON_REMOVED_KEYS = {
     "deprecated-key-path": "nothing (removed in Docker 20.10)",
     "restart": "each container's restart policy (docker_apps_containers[].restart_policy)",
 }
+VOLUME_OPTIONS = frozenset({"ro", "rw", "z", "Z", "shared", "slave", "private", "rshared", "rslave", "rprivate",
+                            "nocopy"})
 NVIDIA_ENABLED = ("auto", "true", "false", "yes", "no", "on", "off")
 
 
@@ -350,8 +352,7 @@ def _volume(value: Any) -> Found:
         target = parts[0]
     elif len(parts) in (2, 3):
         target = parts[1]
-        if len(parts) == 3 and not set(parts[2].split(",")) <= {"ro", "rw", "z", "Z", "shared", "slave", "private",
-                                                               "rshared", "rslave", "rprivate", "nocopy"}:
+        if len(parts) == 3 and not set(parts[2].split(",")) <= VOLUME_OPTIONS:
             return [("", f"has unknown volume options '{parts[2]}'", "use ro or rw (and z/Z, propagation)")]
     else:
         return [("", "is not SOURCE:TARGET[:OPTIONS]", 'write e.g. "/srv/data:/data:ro" or "dbdata:/var/lib/mysql"')]
