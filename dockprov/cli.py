@@ -20,7 +20,7 @@ def _lab(args: argparse.Namespace) -> int:
             fleet.print_status(fleet.up(PROJECT, state, hosts=hosts, rebuild=args.rebuild), args.json)
         elif args.lab_cmd == "host":
             if args.action == "up":
-                print(fleet.start_host(fleet.host_kind(args.kind), args.name))
+                print(fleet.host_up(state, fleet.host_kind(args.kind), args.name))
             else:
                 fleet.remove_host(args.name)
         elif args.lab_cmd == "down":
@@ -40,13 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     lab = sub.add_parser("lab", help="the offline lab fleet: hosts, mirror.lab, registry.lab")
     lab_sub = lab.add_subparsers(dest="lab_cmd", required=True)
     up = lab_sub.add_parser("up", help="build what is missing (cached by inputs) and start the lab")
-    up.add_argument("--hosts", help="comma-separated host kinds to start (deb12,deb13,ubuntu2404,wsl); "
-                                    "'' starts only mirror.lab and registry.lab")
+    up.add_argument("--hosts", help="comma-separated host kinds to start (default: the fleet, deb12,deb13,"
+                                    "ubuntu2404,wsl; deb11 on request); '' starts only mirror.lab and registry.lab")
     up.add_argument("--rebuild", action="store_true", help="rebuild every image even if its inputs are unchanged")
     host = lab_sub.add_parser("host", help="start or remove one extra lab host (Molecule uses this)")
     host.add_argument("action", choices=["up", "rm"])
     host.add_argument("name", help="container name")
-    host.add_argument("--kind", default="deb12", help="deb12, deb13, ubuntu2404 or wsl")
+    host.add_argument("--kind", default="deb12", help="deb12, deb13, ubuntu2404, wsl or deb11 (Debian 11, Python "
+                                                      "3.9; its image is built the first time)")
     lab_sub.add_parser("down", help="remove every lab container, network and volume, and nothing else")
     lab_sub.add_parser("status", help="what runs")
     for p in lab_sub.choices.values():

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import apps, cachekey
 from .dockercli import LABEL, DockerError, daemon_answers, docker, ensure_volume, inspect, labelled
-from .images import HOST_KINDS, PREFIX, Builder, HostKind, host_image, log
+from .images import FLEET_KINDS, HOST_KINDS, PREFIX, Builder, HostKind, host_image, log
 
 NETWORK = "dockprov-lab"
 MIRROR = "dockprov-mirror"
@@ -153,9 +153,12 @@ def up(project: Path, state: Path, hosts: list[str] | None = None, rebuild: bool
 
 def _up(project: Path, state: Path, hosts: list[str] | None, rebuild: bool) -> dict[str, Any]:
     started = time.monotonic()
-    wanted = [k for k in HOST_KINDS if hosts is None or k.name in hosts]
+    wanted = list(FLEET_KINDS) if hosts is None else [k for k in HOST_KINDS if k.name in hosts]
     builder = Builder(state, rebuild=rebuild)
     builder.all(with_hosts=bool(wanted))
+    for kind in wanted:
+        if not kind.fleet:  # asked for by name (--hosts deb11): built on demand
+            builder.host(kind)
     fpr, armored = builder.mirror_key()
     write_inventory_vars(project, fpr, armored)
     _ensure_network()
@@ -190,6 +193,15 @@ def host_kind(name: str) -> HostKind:
         if kind.name == name:
             return kind
     raise DockerError(f"unknown host kind {name!r}; kinds: {', '.join(k.name for k in HOST_KINDS)}")
+
+
+def host_up(state: Path, kind: HostKind, name: str | None = None) -> str:
+    """`dockprov lab host up`: a kind outside the fleet (deb11) has its image built first if it is missing
+    or stale (cached by its inputs, under the lab's lock); fleet kinds' images come from `lab up`."""
+    if not kind.fleet:
+        with _locked(state):
+            Builder(state).host(kind)
+    return start_host(kind, name)
 
 
 def start_host(kind: HostKind, name: str | None = None) -> str:
@@ -252,7 +264,7 @@ def status() -> dict[str, Any]:
         "network": NETWORK if inspect("network", NETWORK) else None,
         "containers": sorted(containers, key=lambda c: c["name"]),
         "volumes": labelled("volume"),
-        "hosts": {HOST_PREFIX + k.name: k.description for k in HOST_KINDS},
+        "hosts": {HOST_PREFIX + k.name: k.description for k in FLEET_KINDS},
     }
     try:
         result["registry"] = f"127.0.0.1:{registry_port()}"

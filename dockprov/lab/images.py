@@ -33,6 +33,7 @@ class HostKind:
     systemd: bool
     description: str
     extra_files: tuple[str, ...] = ()
+    fleet: bool = True  # part of `dockprov lab up`'s fleet; False: built and started only on demand
 
 
 HOST_KINDS: tuple[HostKind, ...] = (
@@ -43,7 +44,12 @@ HOST_KINDS: tuple[HostKind, ...] = (
              ("os-release-ubuntu2404", "lsb-release-ubuntu2404")),
     HostKind("wsl", "host-wsl.Dockerfile", f"{PREFIX}/base-bookworm", False,
              "WSL2 stand-in: Debian 12, no systemd", ("wsl-init",)),
+    # The oldest target Python (3.9). Not in the fleet: `dockprov lab host up NAME --kind deb11` builds its
+    # base and image the first time (about a minute), so `lab up` costs nothing more.
+    HostKind("deb11", "host-systemd.Dockerfile", f"{PREFIX}/base-bullseye", True,
+             "Debian 11, systemd, Python 3.9", fleet=False),
 )
+FLEET_KINDS: tuple[HostKind, ...] = tuple(k for k in HOST_KINDS if k.fleet)
 
 
 def host_image(kind: HostKind) -> str:
@@ -108,7 +114,7 @@ class Builder:
         return path
 
     # --- hosts ---------------------------------------------------------------------------------------
-    def hosts(self, kinds: tuple[HostKind, ...] = HOST_KINDS) -> None:
+    def hosts(self, kinds: tuple[HostKind, ...] = FLEET_KINDS) -> None:
         for kind in kinds:  # ordered: ubuntu2404 builds FROM host-deb12
             dockerfile = FILES / kind.dockerfile
             parts: list = [dockerfile, self.keys[kind.base]] + [FILES / f for f in kind.extra_files]
@@ -182,6 +188,16 @@ class Builder:
         self._build(image, key, FILES / "mirror.Dockerfile", context, f"{PREFIX}/base-bookworm")
         shutil.rmtree(context, ignore_errors=True)
         return image
+
+    def host(self, kind: HostKind) -> str:
+        """One host image and what it is built FROM (a base or another host image), each cached by its key."""
+        parent = next((k for k in HOST_KINDS if host_image(k) == kind.base), None)
+        if parent is not None:
+            self.host(parent)
+        else:
+            self.base(kind.base.removeprefix(f"{PREFIX}/base-"))
+        self.hosts((kind,))
+        return host_image(kind)
 
     def all(self, with_hosts: bool = True) -> None:
         with ThreadPoolExecutor(max_workers=2) as pool:

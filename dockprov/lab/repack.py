@@ -82,6 +82,8 @@ TARGETS: tuple[Target, ...] = (
     Target("debian", "13", "trixie", "trixie"),
     # LAB STAND-IN: the Ubuntu 24.04-identity host is a Debian 12 userland, so noble gets bookworm's builds.
     Target("ubuntu", "24.04", "noble", "bookworm"),
+    # Debian 11, the oldest target (Python 3.9): its own builds only, see BULLSEYE below.
+    Target("debian", "11", "bullseye", "bullseye"),
 )
 
 # Two engines per target: bookworm's 20.10 and trixie's 26.1 (its dockerd needs only GLIBC_2.34).
@@ -91,16 +93,27 @@ ENGINES: tuple[tuple[str, str, str], ...] = (
     ("26.1.5", "trixie", "trixie"),
 )
 CONTAINERDS: tuple[tuple[str, str], ...] = (("1.6.20", "bookworm"), ("1.7.24", "trixie"))
+# Debian 11's glibc is 2.31, and every binary of bookworm's and trixie's docker.io, containerd, runc, buildx and
+# compose needs GLIBC_2.34 (objdump -T): bullseye's dist is made of bullseye's own docker.io 20.10.5,
+# containerd 1.4.13 and runc 1.0.0~rc93 (they need at most GLIBC_2.14). One version of each, and no buildx or
+# compose plugin: Debian 11 has no build of either that runs there.
+BULLSEYE_ENGINES: tuple[tuple[str, str, str], ...] = (("20.10.5", "bullseye", "bullseye"),)
+BULLSEYE_CONTAINERDS: tuple[tuple[str, str], ...] = (("1.4.13", "bullseye"),)
 
 
 def specs_for(target: Target) -> list[Spec]:
-    """Everything the mirror offers for one target: two versions of each of the five packages."""
+    """Everything the mirror offers for one target: two versions of each of the five packages
+    (bullseye: one version of the engine, the CLI and containerd.io)."""
+    bullseye = target.host_suite == "bullseye"
+    engines, containerds = (BULLSEYE_ENGINES, BULLSEYE_CONTAINERDS) if bullseye else (ENGINES, CONTAINERDS)
+    libc = "libc6 (>= 2.31)" if bullseye else "libc6 (>= 2.34)"
     specs: list[Spec] = []
     engine_depends = (
-        "containerd.io (>= 1.6), docker-ce-cli, iptables, tini, adduser, libc6 (>= 2.34), libsystemd0"
+        f"containerd.io (>= {containerds[0][0].rsplit('.', 1)[0]}), docker-ce-cli, iptables, tini, adduser, "
+        f"{libc}, libsystemd0"
     )
-    for upstream, suite, cli_suite in ENGINES:
-        if suite == "bookworm":
+    for upstream, suite, cli_suite in engines:
+        if suite in ("bookworm", "bullseye"):  # docker.io carries the CLI: split it out
             engine_src = Source(suite, "docker.io", exclude=CLI_PATHS)
             cli_src = Source(cli_suite, "docker.io", only=CLI_PATHS)
             depends = engine_depends + ", libdevmapper1.02.1, lsb-base"
@@ -119,22 +132,24 @@ def specs_for(target: Target) -> list[Spec]:
         )
         specs.append(
             Spec(
-                "docker-ce-cli", upstream, (cli_src,), "libc6 (>= 2.34)", epoch=5, keep_scripts=False,
+                "docker-ce-cli", upstream, (cli_src,), libc, epoch=5, keep_scripts=False,
                 conflicts="docker.io (<< 26), docker-cli", replaces="docker.io (<< 26), docker-cli",
                 description="Docker CLI: the open-source application container engine",
             )
         )
-    for upstream, suite in CONTAINERDS:
+    for upstream, suite in containerds:
         specs.append(
             Spec(
                 "containerd.io", upstream,
                 (Source(suite, "containerd"), Source(target.host_suite, "runc")),
-                "libc6 (>= 2.34), libseccomp2 (>= 2.5.0)",
+                f"{libc}, libseccomp2 (>= 2.5.0)",
                 distro_suffix=False,
                 provides="containerd, runc", conflicts="containerd, runc", replaces="containerd, runc",
                 description="An open and reliable container runtime (containerd with runc)",
             )
         )
+    if bullseye:
+        return specs
     # Debian has one compose v2 and one buildx: the two lab versions are two revisions of the same build.
     for revision in (1, 2):
         specs.append(

@@ -147,3 +147,33 @@ def test_mirror_key_and_arch_rebuild_only_the_mirror(files, monkeypatch, tmp_pat
     before = builder_keys(monkeypatch, tmp_path / "state")
     assert _changed(before, builder_keys(monkeypatch, tmp_path / "s", fpr="E" * 40)) == {f"{PREFIX}/mirror"}
     assert _changed(before, builder_keys(monkeypatch, tmp_path / "s", arch="arm64")) == {f"{PREFIX}/mirror"}
+
+
+# --- deb11: outside the fleet, built on demand -----------------------------------------------------------
+def test_deb11_is_not_in_the_fleet_and_lab_up_never_builds_it(files, monkeypatch, tmp_path):
+    deb11 = next(k for k in images.HOST_KINDS if k.name == "deb11")
+    assert not deb11.fleet and deb11 not in images.FLEET_KINDS and deb11.systemd
+    assert deb11.base == f"{PREFIX}/base-bullseye" and "bullseye" not in images.SUITES
+    assert {k.name for k in images.FLEET_KINDS} == {"deb12", "deb13", "ubuntu2404", "wsl"}
+    assert not any("bullseye" in name or "deb11" in name for name in builder_keys(monkeypatch, tmp_path / "s"))
+
+
+def test_deb11_on_demand_builds_its_base_then_its_image(files, monkeypatch, tmp_path):
+    builder_keys(monkeypatch, tmp_path / "unused")  # installs the no-build patches
+    builder = images.Builder(tmp_path / "state")
+    deb11 = next(k for k in images.HOST_KINDS if k.name == "deb11")
+    assert builder.host(deb11) == f"{PREFIX}/host-deb11"
+    assert set(builder.keys) == {f"{PREFIX}/base-bullseye", f"{PREFIX}/host-deb11"}
+    key = builder.keys[f"{PREFIX}/host-deb11"]
+    (files / "host-systemd.Dockerfile").write_text((files / "host-systemd.Dockerfile").read_text() + "# x\n")
+    again = images.Builder(tmp_path / "state")
+    again.host(deb11)
+    assert again.keys[f"{PREFIX}/host-deb11"] != key
+
+
+def test_on_demand_host_builds_what_it_is_built_from(files, monkeypatch, tmp_path):
+    builder_keys(monkeypatch, tmp_path / "unused")
+    builder = images.Builder(tmp_path / "state")
+    ubuntu = next(k for k in images.HOST_KINDS if k.name == "ubuntu2404")
+    builder.host(ubuntu)  # FROM host-deb12, FROM base-bookworm
+    assert set(builder.keys) == {f"{PREFIX}/base-bookworm", f"{PREFIX}/host-deb12", f"{PREFIX}/host-ubuntu2404"}

@@ -16,6 +16,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 BOOKWORM = Target("debian", "12", "bookworm", "bookworm")
 TRIXIE = Target("debian", "13", "trixie", "trixie")
 NOBLE = Target("ubuntu", "24.04", "noble", "bookworm")
+BULLSEYE = Target("debian", "11", "bullseye", "bullseye")
+FIVE_VERSIONS = tuple(t for t in TARGETS if t != BULLSEYE)  # the dists with two versions of the five packages
 FIVE = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin")
 
 
@@ -26,10 +28,29 @@ def _spec(target: Target, name: str, upstream: str) -> Spec:
 
 
 # --- names and versions ----------------------------------------------------------------------------------
-def test_targets_are_the_three_dists():
+def test_targets_are_the_four_dists():
     assert {(t.distro, t.codename) for t in TARGETS} == {("debian", "bookworm"), ("debian", "trixie"),
-                                                         ("ubuntu", "noble")}
+                                                         ("ubuntu", "noble"), ("debian", "bullseye")}
     assert NOBLE in TARGETS and NOBLE.host_suite == "bookworm"
+    assert BULLSEYE in TARGETS
+
+
+def test_bullseye_gets_only_bullseyes_own_builds():
+    """glibc 2.31: bookworm's and trixie's binaries (GLIBC_2.34) do not run there, nor do buildx/compose."""
+    specs = repack.specs_for(BULLSEYE)
+    assert [(s.name, s.version(BULLSEYE)) for s in specs] == [
+        ("docker-ce", "5:20.10.5-1~debian.11~bullseye"),
+        ("docker-ce-cli", "5:20.10.5-1~debian.11~bullseye"),
+        ("containerd.io", "1.4.13-1"),
+    ]
+    assert {src.suite for s in specs for src in s.sources} == {"bullseye"}
+    ce, cli, containerd = specs
+    assert ce.sources == (Source("bullseye", "docker.io", exclude=CLI_PATHS),)
+    assert cli.sources == (Source("bullseye", "docker.io", only=CLI_PATHS),)
+    assert containerd.sources == (Source("bullseye", "containerd"), Source("bullseye", "runc"))
+    assert ce.docker25_init
+    assert "libc6 (>= 2.31)" in ce.depends and "containerd.io (>= 1.4)" in ce.depends
+    assert "2.34" not in " ".join(s.depends for s in specs)
 
 
 def test_docker_ce_version_bookworm():
@@ -45,7 +66,7 @@ def test_docker_ce_version_ubuntu_noble():
 
 
 def test_containerd_io_has_no_distro_suffix():
-    for target in TARGETS:
+    for target in FIVE_VERSIONS:
         assert _spec(target, "containerd.io", "1.6.20").version(target) == "1.6.20-1"
         assert _spec(target, "containerd.io", "1.7.24").version(target) == "1.7.24-1"
     assert repack.deb_filename(_spec(TRIXIE, "containerd.io", "1.7.24"), TRIXIE, "arm64") == \
@@ -57,7 +78,7 @@ def test_plugin_versions_are_two_revisions():
     assert versions == {"2.26.1-1~debian.13~trixie", "2.26.1-2~debian.13~trixie"}
 
 
-@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.codename)
+@pytest.mark.parametrize("target", FIVE_VERSIONS, ids=lambda t: t.codename)
 def test_two_versions_of_each_of_the_five_packages(target: Target):
     specs = repack.specs_for(target)
     assert sorted({s.name for s in specs}) == sorted(FIVE)
@@ -170,6 +191,7 @@ def test_plan_needed():
         ("bookworm", "containerd"), ("trixie", "containerd"),
         ("bookworm", "runc"), ("trixie", "runc"),
         ("trixie", "docker-buildx"), ("trixie", "docker-compose"),
+        ("bullseye", "docker.io"), ("bullseye", "containerd"), ("bullseye", "runc"),
     }
     # noble alone needs bookworm's runc, never trixie's
     noble = Plan(targets=(NOBLE,)).needed
