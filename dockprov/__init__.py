@@ -1,3 +1,3 @@
 """dockprov: provision Docker Engine on Debian/Ubuntu and WSL fleets with Ansible, and an offline lab."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -8,19 +8,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import generator, plan, presets, validate
+from . import collection, generator, plan, presets, validate
 from .errors import FleetError
-from .fleet import SOURCE, from_data, load
+from .fleet import from_data, load
 
 EXIT_OK, EXIT_INVALID, EXIT_REFUSED, EXIT_FAILED = 0, 1, 2, 3
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     init = sub.add_parser(
-        "init", help="generate a self-contained Ansible project for a fleet",
+        "init", help="generate an Ansible project for a fleet, using the collection dockprov.docker",
         description="Generate inventory, group_vars (with vault placeholders), site.yml, ansible.cfg, "
                     "requirements.yml and README from a fleet file, from flags, or by asking questions on a "
-                    "terminal. The dockprov roles and modules are copied into the project. Existing files are "
+                    "terminal. The project depends on the collection dockprov.docker: requirements.yml pins "
+                    "its artifact, copied into collections/ (built from the checkout's HEAD, or the one shipped "
+                    "with an installed dockprov), or a Galaxy version (--collection-version). Existing files are "
                     "never overwritten without --force; a diff shows what would change.",
         epilog="examples:\n  dockprov init --fleet examples/fleet.yml myfleet\n"
                "  dockprov init --host web1=192.0.2.11 --host laptop=192.0.2.51,wsl --mirror-preset ustc "
@@ -46,6 +48,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                       help="registry mirror for image pulls (daemon.json registry-mirrors)")
     init.add_argument("--docker-user", action="append", default=[], metavar="USER",
                       help="user added to the docker group")
+    pin = init.add_argument_group("which dockprov.docker the project pins (default: dockprov's own artifact)")
+    pin.add_argument("--collection-version", metavar="VERSION",
+                     help="pin this version from Galaxy instead of copying an artifact into the project")
+    pin.add_argument("--collection-artifact", metavar="FILE",
+                     help="copy this artifact (ansible-galaxy collection build output) into the project")
     init.add_argument("--force", action="store_true", help="overwrite files that differ")
     init.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
     init.add_argument("--diff", action="store_true", help="show the diff of every file written or changed")
@@ -53,10 +60,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     val = sub.add_parser(
         "validate", help="check a project's variables and fleet file",
-        description="Check group_vars, host_vars and inventory variables against each vendored role's "
-                    "meta/argument_specs.yml (types, choices, misspelled names) and fleet.yml against the "
-                    "fleet schema. Each error names the file, the key, the problem and the fix. Exit 1 on "
-                    "any error; warnings (such as an unencrypted vault file) do not fail.")
+        description="Check group_vars, host_vars and inventory variables against the meta/argument_specs.yml "
+                    "of each role of the collection the project runs (its installed copy in collections/, else "
+                    "the artifact requirements.yml pins), for types, choices and misspelled names, and fleet.yml "
+                    "against the fleet schema. Each error names the file, the key, the problem and the fix. Exit "
+                    "1 on any error; warnings (an unencrypted vault file, an installed collection that is not the "
+                    "pinned one) do not fail.")
     val.add_argument("path", nargs="?", default=".", help="project directory, or a fleet file")
     val.add_argument("--json", action="store_true", help="machine-readable output")
     val.set_defaults(func=cmd_validate)
@@ -96,6 +105,18 @@ def _fleet_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    if args.collection_artifact and not args.collection_version:
+        # The fleet is checked against the collection the project will get.
+        try:
+            with collection.chosen(Path(args.collection_artifact)):
+                return _init(args)
+        except collection.CollectionError as exc:
+            print(f"dockprov init: {exc}; nothing was written.", file=sys.stderr)
+            return EXIT_INVALID
+    return _init(args)
+
+
+def _init(args: argparse.Namespace) -> int:
     try:
         fleet, label = _fleet_from_args(args)
     except FleetError as exc:
@@ -103,16 +124,22 @@ def cmd_init(args: argparse.Namespace) -> int:
             print(finding, file=sys.stderr)
         print(f"dockprov init: {len(exc.findings)} error(s); nothing was written.", file=sys.stderr)
         return EXIT_INVALID
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, collection.CollectionError) as exc:
+        print(f"dockprov init: {exc}; nothing was written.", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        artifact = Path(args.collection_artifact) if args.collection_artifact else None
+        pinned = generator.pin(args.collection_version, artifact)
+        files = generator.render(fleet, label, pinned)
+    except (ValueError, collection.CollectionError) as exc:
         print(f"dockprov init: {exc}; nothing was written.", file=sys.stderr)
         return EXIT_INVALID
     dest = Path(args.dest)
-    todo = generator.changes(dest, generator.render(fleet, label))
+    todo = generator.changes(dest, files)
     created = [c for c in todo if c.status == "create"]
     updated = [c for c in todo if c.status == "update"]
     for change in todo:
-        show = args.diff and change.status != "same" and not (change.vendored and change.status == "create")
-        if change.status == "update" or show:
+        if change.status == "update" or (args.diff and change.status != "same"):
             print(change.diff(), end="")
     summary = (f"{dest}: {len(created)} to create, {len(updated)} to update, "
                f"{sum(c.status == 'same' for c in todo)} unchanged")
@@ -126,7 +153,17 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"{summary} (dry run: nothing written).")
         return EXIT_OK
     generator.apply(dest, todo)
-    print(f"{summary}. Next: cd {dest} && dockprov validate . && ansible-playbook site.yml --check --diff")
+    if pinned.artifact is not None:
+        print(f"collection: {collection.FQCN} {pinned.version} in {pinned.path}, {pinned.artifact.origin}")
+        if any(c.path == pinned.path and c.status == "update" for c in todo):
+            print(f"  replaced: install it over the old copy with `ansible-galaxy collection install --offline "
+                  f"--force -p collections {pinned.path}` in {dest}")
+    else:
+        print(f"collection: {collection.FQCN} {pinned.version} from Galaxy (requirements.yml)")
+    for stale in generator.stale_artifacts(dest, files):
+        print(f"  {stale} is no longer pinned by requirements.yml: delete it")
+    print(f"{summary}. Next: cd {dest} && ansible-galaxy collection install -r requirements.yml && "
+          "dockprov validate . && ansible-playbook site.yml --check --diff")
     return EXIT_OK
 
 
@@ -154,8 +191,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    if args.lab:
-        project, inventory = SOURCE, Path(args.inventory or SOURCE / "inventory" / "lab")
+    if args.lab:  # the lab is the checkout's: its site.yml, inventory/lab, collections/ linking to the checkout
+        project = collection.CHECKOUT
+        inventory = Path(args.inventory or project / "inventory" / "lab")
     else:
         project = Path(args.path).resolve()
         inventory = Path(args.inventory).resolve() if args.inventory else None
@@ -164,13 +202,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"dockprov plan: {playbook} not found (give a project made by dockprov init, or --lab)",
               file=sys.stderr)
         return EXIT_INVALID
+    if not args.lab and collection.installed(project) is None and collection.required(project):
+        print(f"dockprov plan: {project / collection.INSTALLED} is missing: run `ansible-galaxy collection install "
+              f"-r requirements.yml` in {project} first", file=sys.stderr)
+        return EXIT_INVALID
+    if not args.lab and collection.installed_matches(project) is False:
+        print(f"dockprov plan: warning: the installed {collection.FQCN} is not the artifact requirements.yml pins; "
+              "the plan is for the installed one", file=sys.stderr)
     config = project / "ansible.cfg"
     try:
         doc = plan.run_check(playbook, inventory, config if config.is_file() else None, args.limit)
     except RuntimeError as exc:
         print(f"dockprov plan: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    plans = plan.build(doc)
+    plans = plan.build(doc, None if args.lab else project)
     if args.json:
         print(json.dumps([p.__dict__ for p in plans], indent=2))
     else:

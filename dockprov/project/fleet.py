@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
+from . import collection
 from .errors import Finding, FleetError, did_you_mean
 from .schema import Node, enum, lst, obj, s, validate
 
-SOURCE = Path(__file__).resolve().parent.parent.parent  # the dockprov tree: roles/, module_utils/ ...
 GROUPS = ("servers", "wsl", "gpu", "auto")
 BASE_GROUPS = ("servers", "wsl", "auto")  # every host is in exactly one of these
 CONNECTIONS = ("ssh", "docker", "local")
@@ -25,19 +25,32 @@ APP_KINDS = ("images", "containers", "stacks", "builds", "jobs")
 _URL = re.compile(r"^https?://[^/\s]+")
 
 
-@cache
-def mirror_presets() -> dict[str, str]:
-    """docker_repo's mirror presets, read from the one list the modules use (module_utils/dockprov_apt.py).
+APT_UTILS = "plugins/module_utils/_apt.py"
 
-    Read with ast, not imported: the file is a module_utils file meant for managed hosts.
+
+def mirror_presets() -> dict[str, str]:
+    """docker_repo's mirror presets, read from the one list the modules use (the collection's
+    plugins/module_utils/_apt.py, see collection.own()).
     """
-    tree = ast.parse((SOURCE / "module_utils" / "dockprov_apt.py").read_text())
-    for node in tree.body:
+    content = collection.own()
+    text = content.text(APT_UTILS)
+    if text is None:
+        raise RuntimeError(f"{APT_UTILS} is missing from {content.where}")
+    presets = _presets_in(text)
+    if presets is None:
+        raise RuntimeError(f"MIRROR_PRESETS not found in {APT_UTILS} of {content.where}")
+    return dict(presets)
+
+
+@cache
+def _presets_in(text: str) -> dict[str, str] | None:
+    """Read with ast, not imported: the file is a module_utils file meant for managed hosts."""
+    for node in ast.parse(text).body:
         if isinstance(node, ast.AnnAssign | ast.Assign):
             targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
             if any(isinstance(t, ast.Name) and t.id == "MIRROR_PRESETS" for t in targets):
                 return dict(ast.literal_eval(node.value))
-    raise RuntimeError("MIRROR_PRESETS not found in module_utils/dockprov_apt.py")
+    return None
 
 
 def _repo_mirror(value: str) -> tuple[str, str] | None:
@@ -51,7 +64,7 @@ def _repo_mirror(value: str) -> tuple[str, str] | None:
         return (f"mirror URL '{value}' has no scheme",
                 f"write 'https://{value}' (or 'http://{value}' for a plain-HTTP internal mirror)")
     return (f"unknown mirror preset '{value}'",
-            f"{did_you_mean(value, presets)} (from module_utils/dockprov_apt.py, the list docker_repo uses), "
+            f"{did_you_mean(value, presets)} (the list docker_repo uses, {APT_UTILS} in {collection.FQCN}), "
             "or a base URL such as https://mirrors.example.internal/docker-ce")
 
 
@@ -187,7 +200,7 @@ def _role_checks(data: dict[str, Any], file: str) -> list[Finding]:
     the generated project, so a typo in a container entry stops `init` before anything is written."""
     from .validate import check_vars, role_specs  # validate imports this module
 
-    specs = role_specs(SOURCE)
+    specs = role_specs(collection.own())
     out: list[Finding] = []
     if "docker_apps" in specs:
         for kind, items in (data.get("apps") or {}).items():

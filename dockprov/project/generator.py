@@ -1,4 +1,6 @@
-"""Render a self-contained Ansible project for a fleet: templates/project/ plus the vendored dockprov roles.
+"""Render an Ansible project for a fleet from templates/project/: inventory, group_vars, site.yml, ansible.cfg and a
+requirements.yml that pins the collection dockprov.docker (the artifact, copied into collections/, or a Galaxy
+version). The roles and modules are not copied: ansible-galaxy installs the collection into the project.
 
 Nothing here writes until `apply` is called with the full change set, so a refused overwrite leaves the
 destination exactly as it was.
@@ -7,99 +9,78 @@ destination exactly as it was.
 from __future__ import annotations
 
 import difflib
-import io
 import re
-import subprocess
 import tarfile
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from .. import __version__
-from . import yamlout
-from .fleet import SOURCE, mirror_presets
+from . import collection, yamlout
+from .fleet import mirror_presets
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "project"
-# The roles site.yml plays on every host, in this order (those present in the source tree are vendored).
-PLAY_ORDER = ("docker_repo", "docker_daemon", "docker_engine", "docker_wsl")
-VENDORED_DIRS = ("library", "module_utils", "filter_plugins")
 _CONNECTION = {"docker": "community.docker.docker", "local": "local"}
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+_VAULT_REF = re.compile(r"\{\{\s*(vault_\w+)\s*\}\}")
 
 
 @dataclass(frozen=True)
 class File:
-    content: str
+    content: str | bytes
     mode: int = 0o644
+    identity: str | None = None  # a binary file's content key (collection artifacts: see collection.identity)
 
 
 @dataclass(frozen=True)
 class Change:
     path: str
     status: str  # create, update, same
-    old: str | None
+    old: str | bytes | None
     new: File
-    vendored: bool
+
+    @property
+    def binary(self) -> bool:
+        return isinstance(self.new.content, bytes)
 
     def diff(self) -> str:
-        old = (self.old or "").splitlines(keepends=True)
-        new = self.new.content.splitlines(keepends=True)
         before = "/dev/null" if self.old is None else f"a/{self.path}"
-        return "".join(difflib.unified_diff(old, new, before, f"b/{self.path}"))
+        if self.binary:
+            assert isinstance(self.new.content, bytes)
+            if self.old is None:
+                return f"new collection artifact b/{self.path}\n"
+            old = self.old if isinstance(self.old, bytes) else self.old.encode()
+            return f"collection artifact {before} and b/{self.path} differ:\n" + collection.describe_change(
+                old, self.new.content)
+        old_text = self.old if isinstance(self.old, str) else ""
+        new = str(self.new.content).splitlines(keepends=True)
+        return "".join(difflib.unified_diff(old_text.splitlines(keepends=True), new, before, f"b/{self.path}"))
 
 
-def _git_tree() -> dict[str, File] | None:
-    """The committed vendored files (HEAD) when the source is a git checkout, else None.
+@dataclass(frozen=True)
+class Pin:
+    """How the project gets dockprov.docker: a tarball copied into collections/ (artifact), or Galaxy."""
 
-    In a checkout, work in progress (a role or a task file being edited next to this one) must never leak
-    into a user's project half-done: the project gets what is committed.
-    """
-    paths = ["roles", *VENDORED_DIRS, ".yamllint"]
-    try:
-        tar = subprocess.run(["git", "-C", str(SOURCE), "archive", "--format=tar", "HEAD", "--", *paths],
-                             capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    files: dict[str, File] = {}
-    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
-        for member in archive.getmembers():
-            if member.isfile() and "__pycache__" not in member.name:
-                data = archive.extractfile(member)
-                assert data is not None
-                files[member.name] = File(data.read().decode(), 0o755 if member.mode & 0o111 else 0o644)
-    return files or None
+    version: str
+    artifact: collection.Artifact | None = None
+
+    @property
+    def path(self) -> str | None:
+        return None if self.artifact is None else f"collections/{self.artifact.filename}"
 
 
-def _tree_files() -> dict[str, File]:
-    """The vendored files read from the file system (an installed dockprov that is no git checkout)."""
-    files: dict[str, File] = {}
-    for root in [SOURCE / "roles", *(SOURCE / d for d in VENDORED_DIRS)]:
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                files[path.relative_to(SOURCE).as_posix()] = File(
-                    path.read_text(), 0o755 if path.stat().st_mode & 0o111 else 0o644)
-    files[".yamllint"] = File((SOURCE / ".yamllint").read_text())
-    return files
-
-
-@cache
-def _source() -> dict[str, File]:
-    return _git_tree() or _tree_files()
-
-
-def vendored_roles() -> list[str]:
-    """Roles with a tasks/ directory in the vendored source."""
-    return sorted({p.split("/")[1] for p in _source() if p.startswith("roles/") and p.split("/")[2:3] == ["tasks"]})
-
-
-def _vendor() -> dict[str, File]:
-    # .yamllint comes along: the lint settings the roles were written against (line length, octal modes), so
-    # ansible-lint on the generated project judges them the same way.
-    roles = tuple(f"roles/{r}/" for r in vendored_roles())
-    return {p: f for p, f in _source().items()
-            if p.startswith(roles) or p.split("/")[0] in VENDORED_DIRS or p == ".yamllint"}
+def pin(version: str | None = None, artifact: Path | None = None) -> Pin:
+    """The default is dockprov's own artifact (built from the checkout's HEAD, or shipped with the wheel)."""
+    if version is not None and artifact is not None:
+        raise ValueError("give --collection-version or --collection-artifact, not both")
+    if version is not None:
+        if not _SEMVER.match(version):
+            raise ValueError(f"--collection-version '{version}' is not an exact version such as 0.2.0")
+        return Pin(version)
+    built = collection.read_artifact(artifact) if artifact is not None else collection.own_artifact()
+    return Pin(built.version, built)
 
 
 def _slug(text: str) -> str:
@@ -124,11 +105,27 @@ def _host_vars(host: dict[str, Any]) -> dict[str, Any] | None:
     return out or None
 
 
-def context(fleet: dict[str, Any], fleet_file: str) -> dict[str, Any]:
+def _vault_refs(value: Any) -> list[str]:
+    """vault_* variables a fleet's apps or host vars refer to ("{{ vault_wordpress_db_password }}"), in order."""
+    found: list[str] = []
+    if isinstance(value, str):
+        found.extend(_VAULT_REF.findall(value))
+    elif isinstance(value, dict):
+        for item in value.values():
+            found.extend(_vault_refs(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_vault_refs(item))
+    return found
+
+
+def context(fleet: dict[str, Any], fleet_file: str, pinned: Pin) -> dict[str, Any]:
     hosts = fleet["hosts"]
     groups = {g: [n for n, h in hosts.items() if g in h["groups"]] for g in ("servers", "wsl", "gpu")}
-    roles = vendored_roles()
     common = _host_vars(fleet["defaults"]) or {}
+    logins = [{**r, "vault_var": f"vault_registry_{_slug(r['url'])}_password"}
+              for r in fleet["registries"] if r.get("username")]
+    referenced = _vault_refs(fleet["apps"]) + _vault_refs([h.get("vars") or {} for h in hosts.values()])
     return {
         "version": __version__,
         "fleet": fleet,
@@ -140,13 +137,12 @@ def context(fleet: dict[str, Any], fleet_file: str) -> dict[str, Any]:
         # Per host only what differs from the fleet's defaults (those live in group_vars/all/connection.yml).
         "host_vars": {n: {k: v for k, v in (_host_vars(h) or {}).items() if common.get(k, object()) != v} or None
                       for n, h in hosts.items()},
-        "vendored_roles": roles,
-        "play_roles": [r for r in PLAY_ORDER if r in roles],
-        "needs_docker_connection": any(h.get("connection") == "docker" for h in hosts.values()),
-        "registry_logins": [
-            {**r, "vault_var": f"vault_registry_{_slug(r['url'])}_password"}
-            for r in fleet["registries"] if r.get("username")
-        ],
+        "collection": {"fqcn": collection.FQCN, "version": pinned.version, "path": pinned.path,
+                       "roles": collection.own().roles()},
+        "registry_logins": logins,
+        "host_apps": any(k.startswith("docker_apps_") for h in hosts.values() for k in (h.get("vars") or {})),
+        # Placeholders in vault.yml: the registry passwords, then every other vault_* the fleet refers to.
+        "vault_vars": list(dict.fromkeys([r["vault_var"] for r in logins] + referenced)),
     }
 
 
@@ -171,10 +167,11 @@ def _fleet_copy(fleet: dict[str, Any]) -> str:
             "# Regenerate with: dockprov init --fleet fleet.yml .\n" + yamlout.dump(data))
 
 
-def render(fleet: dict[str, Any], fleet_file: str = "fleet.yml") -> dict[str, File]:
-    """Every file of the project, by relative path."""
+def render(fleet: dict[str, Any], fleet_file: str = "fleet.yml", pinned: Pin | None = None) -> dict[str, File]:
+    """Every file of the project, by relative path (the collection artifact as bytes)."""
+    pinned = pinned or pin()
     env = _environment()
-    ctx = context(fleet, fleet_file)
+    ctx = context(fleet, fleet_file, pinned)
     files: dict[str, File] = {}
     for template in sorted(TEMPLATES.rglob("*.j2")):
         rel = template.relative_to(TEMPLATES).as_posix()
@@ -184,22 +181,51 @@ def render(fleet: dict[str, Any], fleet_file: str = "fleet.yml") -> dict[str, Fi
     files["fleet.yml"] = File(_fleet_copy(fleet))
     if "key_text" in fleet:
         files["files/docker.asc"] = File(fleet["key_text"])
+    if pinned.artifact is not None:
+        assert pinned.path is not None
+        ident = collection.identity(pinned.artifact.data)
+        files[pinned.path] = File(pinned.artifact.data, identity=ident)
+        source = f"{pinned.path} (its MANIFEST.json has sha256 {ident})"
+        update = ("# Regenerate with a newer dockprov (dockprov init --fleet fleet.yml --force .) to update the pin,\n"
+                  "# then install it over the old copy:\n"
+                  "#   ansible-galaxy collection install --offline --force -p collections <the new artifact>\n")
+    else:
+        source = "Galaxy, as requirements.yml says"
+        update = (f"# Regenerate with: dockprov init --fleet fleet.yml --collection-version {pinned.version} .\n"
+                  "# (without --collection-version, dockprov pins the artifact it carries instead).\n")
     files[".dockprov-version"] = File(
-        f"dockprov {__version__}\n# roles, library/, module_utils/ and filter_plugins/ were copied from this "
-        "version; regenerate with a newer dockprov to update them.\n")
-    files.update(_vendor())
+        f"dockprov {__version__}\ncollection {collection.FQCN} {pinned.version} from {source}\n" + update)
     return files
+
+
+def _status(path: Path, new: File) -> tuple[str, str | bytes | None]:
+    if not path.is_file():
+        return "create", None
+    if isinstance(new.content, bytes):
+        old_bytes = path.read_bytes()
+        if old_bytes == new.content:
+            return "same", old_bytes
+        try:
+            same = new.identity is not None and collection.identity(old_bytes) == new.identity
+        except (KeyError, OSError, ValueError, tarfile.TarError):
+            same = False
+        return ("same" if same else "update"), old_bytes
+    old = path.read_text()
+    return ("same" if old == new.content else "update"), old
 
 
 def changes(dest: Path, files: dict[str, File]) -> list[Change]:
     out = []
     for rel, new in sorted(files.items()):
-        path = dest / rel
-        old = path.read_text() if path.is_file() else None
-        status = "create" if old is None else ("same" if old == new.content else "update")
-        vendored = rel.split("/", 1)[0] in ("roles", *VENDORED_DIRS)
-        out.append(Change(rel, status, old, new, vendored))
+        status, old = _status(dest / rel, new)
+        out.append(Change(rel, status, old, new))
     return out
+
+
+def stale_artifacts(dest: Path, files: dict[str, File]) -> list[str]:
+    """Collection artifacts in the project's collections/ that requirements.yml no longer pins."""
+    found = sorted((dest / "collections").glob(collection.ARTIFACT_GLOB)) if (dest / "collections").is_dir() else []
+    return [p.relative_to(dest).as_posix() for p in found if p.relative_to(dest).as_posix() not in files]
 
 
 def apply(dest: Path, todo: list[Change]) -> None:
@@ -208,5 +234,8 @@ def apply(dest: Path, todo: list[Change]) -> None:
             continue
         path = dest / change.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(change.new.content)
+        if isinstance(change.new.content, bytes):
+            path.write_bytes(change.new.content)
+        else:
+            path.write_text(change.new.content)
         path.chmod(change.new.mode)

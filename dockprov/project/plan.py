@@ -8,7 +8,6 @@ from parsing human-oriented text.
 from __future__ import annotations
 
 import difflib
-import importlib
 import json
 import os
 import shutil
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .fleet import SOURCE
+from . import collection
 
 CALLBACK = "ansible.posix.json"
 
@@ -94,10 +93,11 @@ def _diff_text(diff: Any) -> str:
     return "".join(chunks)
 
 
-def _daemon_action(results: list[tuple[str, dict[str, Any]]], result: dict[str, Any]) -> str:
+def _daemon_action(results: list[tuple[str, dict[str, Any]]], result: dict[str, Any], project: Path | None) -> str:
     """reload, restart or none. The json callback overwrites the module's own `action` key with the task's
-    module name, so this reads the docker_daemon handler's decision (its set_fact), and failing that
-    classifies the module's before/after with the module's own rules (module_utils/dockprov_daemon_json.py)."""
+    module name, so this reads docker_daemon's published decision (docker_daemon_apply), and failing that
+    classifies the module's before/after with the module's own rules (the collection's
+    plugins/module_utils/_daemon_json.py, from the project's installed copy)."""
     for _, res in reversed(results):
         decided = (res.get("ansible_facts") or {}).get("docker_daemon_apply")
         if decided:
@@ -108,14 +108,11 @@ def _daemon_action(results: list[tuple[str, dict[str, Any]]], result: dict[str, 
         after = json.loads(diff.get("after") or "{}")
     except (TypeError, ValueError):
         return "unknown"
-    return _daemon_json_rules().classify(before, after)
+    return _daemon_json_rules(project).classify(before, after)
 
 
-def _daemon_json_rules() -> Any:
-    utils = str(SOURCE / "module_utils")
-    if utils not in sys.path:
-        sys.path.append(utils)  # its `from dockprov_files import ...` fallback needs the directory
-    return importlib.import_module("dockprov_daemon_json")
+def _daemon_json_rules(project: Path | None) -> Any:
+    return collection.module_utils("_daemon_json", project)
 
 
 def _find(results: list[tuple[str, dict[str, Any]]], action: str, role: str = "") -> list[dict[str, Any]]:
@@ -137,7 +134,7 @@ def _state(result: dict[str, Any]) -> str:
     return "would change" if result.get("changed") else "unchanged"
 
 
-def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
+def host_plan(host: str, results: list[tuple[str, dict[str, Any]]], project: Path | None = None) -> HostPlan:
     plan = HostPlan(host)
     rows = plan.rows
     facts: dict[str, Any] = {}
@@ -181,7 +178,7 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
         keys = ", ".join(result.get("changed_keys") or []) or "no change"
         rows.append(("daemon.json", f"{keys}" + (" (would change)" if result.get("changed") else "")))
         plan.daemon_diff = _diff_text(result.get("diff"))
-        action = _daemon_action(results, result)
+        action = _daemon_action(results, result, project)
         if action != "none" and "dockerd_pid" in result and result["dockerd_pid"] is None:
             action += " (dockerd is not running: it starts with the new file)"
         rows.append(("apply", action))
@@ -211,8 +208,9 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]]) -> HostPlan:
     return plan
 
 
-def build(doc: dict[str, Any]) -> list[HostPlan]:
-    return [host_plan(host, results) for host, results in sorted(_results(doc).items())]
+def build(doc: dict[str, Any], project: Path | None = None) -> list[HostPlan]:
+    """The plan per host; `project` is where the run's collection is installed (None: dockprov's own)."""
+    return [host_plan(host, results, project) for host, results in sorted(_results(doc).items())]
 
 
 def render(plans: list[HostPlan]) -> str:

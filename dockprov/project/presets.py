@@ -7,9 +7,10 @@ from typing import Any
 
 import yaml
 
-from .fleet import SOURCE, mirror_presets
+from .collection import CHECKOUT
+from .fleet import mirror_presets
 
-LAB_INVENTORY = SOURCE / "inventory" / "lab"
+LAB_INVENTORY = CHECKOUT / "inventory" / "lab"  # the lab is test infrastructure of the checkout
 
 
 def from_flags(hosts: list[str], user: str | None, mirror_presets_: list[str], repo_mirrors: list[str],
@@ -55,6 +56,8 @@ def lab(hosts: list[str] | None = None) -> tuple[dict[str, Any], str]:
     `dockprov lab up` generated (inventory/lab/group_vars/all/lab_generated.yml); the project carries the
     key as an offline key file, which is how an air-gapped fleet would get it too.
     """
+    if not (LAB_INVENTORY / "hosts.yml").is_file():
+        raise FileNotFoundError(f"--lab needs dockprov's checkout (its lab inventory {LAB_INVENTORY} is missing)")
     inventory = yaml.safe_load((LAB_INVENTORY / "hosts.yml").read_text())
     generated_file = LAB_INVENTORY / "group_vars" / "all" / "lab_generated.yml"
     if not generated_file.is_file():

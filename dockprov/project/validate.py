@@ -1,7 +1,8 @@
 """`dockprov validate`: a project's variables against the roles' argument specs, and its fleet file.
 
-The specs come from the project's own roles/*/meta/argument_specs.yml (the vendored copies), so a project
-is judged by the roles it will really run.
+The specs are the roles' meta/argument_specs.yml in the collection the project runs (collection.for_project: its
+installed copy in collections/, else the artifact requirements.yml pins, else dockprov's own), so a project is
+judged by the roles it will really run.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from . import collection
 from . import fleet as fleet_mod
 from .errors import Finding, closest
 from .schema import type_name
@@ -30,15 +32,15 @@ _Loader.add_constructor("!vault", lambda loader, node: "<vaulted>")
 _Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
 
 
-def role_specs(project: Path) -> dict[str, dict[str, dict[str, Any]]]:
+def role_specs(content: collection.Content) -> dict[str, dict[str, dict[str, Any]]]:
     """role -> option -> spec, over all of the role's entry points."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for spec_file in sorted(project.glob("roles/*/meta/argument_specs.yml")):
-        specs = yaml.safe_load(spec_file.read_text()) or {}
+    for rel in content.glob("roles/*/meta/argument_specs.yml"):
+        specs = yaml.safe_load(content.text(rel) or "") or {}
         options: dict[str, dict[str, Any]] = {}
         for entry in (specs.get("argument_specs") or {}).values():
             options.update((entry or {}).get("options") or {})
-        out[spec_file.parent.parent.name] = options
+        out[rel.split("/")[1]] = options
     return out
 
 
@@ -176,10 +178,16 @@ def _inventory_vars(data: Any, rel: str, specs: dict[str, dict[str, dict[str, An
 def validate_project(project: Path) -> list[Finding]:
     """Every finding for a generated (or hand-written) project directory."""
     findings: list[Finding] = []
-    specs = role_specs(project)
+    try:
+        content = collection.for_project(project)
+    except collection.CollectionError as exc:
+        return [Finding(str(project), "requirements.yml", f"no {collection.FQCN} to check against ({exc})",
+                        "install the collection: ansible-galaxy collection install -r requirements.yml")]
+    specs = role_specs(content)
     if not specs:
-        return [Finding(str(project), "roles/", "no roles with meta/argument_specs.yml",
-                        "run dockprov validate on a project made by `dockprov init`")]
+        return [Finding(str(project), content.where, "no roles with meta/argument_specs.yml",
+                        f"pin {collection.FQCN} in requirements.yml (a project made by `dockprov init` does)")]
+    findings.extend(_collection_state(project))
     fleet_file = project / "fleet.yml"
     if fleet_file.is_file():
         try:
@@ -207,7 +215,42 @@ def validate_project(project: Path) -> list[Finding]:
         data, errors = _load(inventory, project)
         findings.extend(errors)
         findings.extend(_inventory_vars(data, str(inventory.relative_to(project)), specs))
-    return findings + _vault_references(project)
+    return findings + _vault_references(project) + _playbook_dir_uses(project)
+
+
+def _playbook_dir_uses(project: Path) -> list[Finding]:
+    """`playbook_dir` in a project's variables: with site.yml importing dockprov.docker.site it is the installed
+    collection's playbooks/ directory, not the project, so a path built on it points into collections/."""
+    out: list[Finding] = []
+    for sub in VAR_DIRS:
+        for path in sorted((project / sub).rglob("*.y*ml")) if (project / sub).is_dir() else []:
+            text = path.read_text()
+            if text.startswith("$ANSIBLE_VAULT"):
+                continue
+            for number, line in enumerate(text.splitlines(), 1):
+                if not line.lstrip().startswith("#") and re.search(r"\{\{[^}]*\bplaybook_dir\b", line):
+                    out.append(Finding(str(path.relative_to(project)), f"line {number}",
+                                       f"playbook_dir is the collection's playbooks/ directory here, not the project "
+                                       f"(site.yml imports {collection.FQCN}.site)",
+                                       "use `inventory_dir | dirname` for a path in the project, e.g. "
+                                       "\"{{ inventory_dir | dirname }}/data\"", "warning"))
+    return out
+
+
+def _collection_state(project: Path) -> list[Finding]:
+    """The pinned artifact present, and the installed copy (if any) the same as the pinned artifact."""
+    pinned = collection.pinned_artifact(project)
+    if pinned is None:
+        return []
+    rel = pinned.relative_to(project).as_posix() if pinned.is_relative_to(project) else str(pinned)
+    if not pinned.is_file():
+        return [Finding("requirements.yml", rel, "the pinned collection artifact is missing",
+                        "regenerate the project with `dockprov init --fleet fleet.yml .` or restore the file")]
+    if collection.installed_matches(project) is False:
+        return [Finding(collection.INSTALLED.as_posix(), "MANIFEST.json",
+                        f"the installed {collection.FQCN} is not the pinned {rel} (checked against the installed copy)",
+                        f"ansible-galaxy collection install --offline --force -p collections {rel}", "warning")]
+    return []
 
 
 def _vault_references(project: Path) -> list[Finding]:

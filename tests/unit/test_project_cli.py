@@ -91,7 +91,10 @@ def test_dry_run_writes_nothing_and_diff_shows_content(tmp_path: Path, capsys: p
     out = capsys.readouterr().out
     assert not dest.exists()
     assert "+++ b/inventory/hosts.yml" in out and "would create site.yml" in out
-    assert "+++ b/roles/" not in out  # vendored files are listed, not printed
+    # The artifact is binary: named, never printed.
+    assert "new collection artifact b/collections/dockprov-docker-0.2.0.tar.gz" in out
+    assert "would create collections/dockprov-docker-0.2.0.tar.gz" in out
+    assert "\x1f" not in out and "FILES.json" not in out  # no gzip bytes, no tar listing
 
 
 def test_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -128,3 +131,50 @@ def test_init_without_a_source_and_no_terminal(monkeypatch: pytest.MonkeyPatch, 
 
 def test_plan_without_a_project(tmp_path: Path) -> None:
     assert run("plan", str(tmp_path)) == commands.EXIT_INVALID
+
+
+def test_plan_needs_the_collection_installed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dest = tmp_path / "p"
+    assert run("init", "--fleet", EXAMPLE, str(dest)) == 0
+    capsys.readouterr()
+    assert run("plan", str(dest)) == commands.EXIT_INVALID
+    assert "collections/ansible_collections/dockprov/docker is missing: run `ansible-galaxy collection install " \
+           "-r requirements.yml`" in capsys.readouterr().err
+
+
+def test_collection_pins(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    galaxy = tmp_path / "galaxy"
+    assert run("init", "--fleet", EXAMPLE, "--collection-version", "0.2.0", str(galaxy)) == 0
+    assert "dockprov.docker 0.2.0 from Galaxy" in capsys.readouterr().out
+    reqs = yaml.safe_load((galaxy / "requirements.yml").read_text())["collections"]
+    assert reqs[0] == {"name": "dockprov.docker", "version": "0.2.0"}
+    assert not (galaxy / "collections").exists()
+    assert run("validate", str(galaxy)) == 0  # judged by dockprov's own collection until one is installed
+    # An artifact of one's own (a release download, an internal mirror's copy) is checked before use.
+    given = tmp_path / "given.tar.gz"
+    given.write_bytes(b"not a tarball")
+    assert run("init", "--fleet", EXAMPLE, "--collection-artifact", str(given), str(tmp_path / "bad")) == 1
+    assert "not a readable collection artifact" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    both = run("init", "--fleet", EXAMPLE, "--collection-version", "0.2.0", "--collection-artifact", str(given),
+               str(tmp_path / "both"))
+    assert both == commands.EXIT_INVALID and "not both" in capsys.readouterr().err
+
+
+def test_replaced_artifact_needs_force_and_says_how_to_reinstall(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dest = tmp_path / "p"
+    assert run("init", "--fleet", EXAMPLE, str(dest)) == 0
+    artifact = dest / "collections" / "dockprov-docker-0.2.0.tar.gz"
+    good = artifact.read_bytes()
+    artifact.write_bytes(b"not a tarball")
+    capsys.readouterr()
+    assert run("init", "--fleet", EXAMPLE, str(dest)) == commands.EXIT_REFUSED
+    out = capsys.readouterr().out
+    assert "collection artifact a/collections/dockprov-docker-0.2.0.tar.gz and b/" in out
+    assert "not a readable collection artifact" in out
+    assert run("init", "--fleet", EXAMPLE, "--force", str(dest)) == 0
+    assert "install it over the old copy" in capsys.readouterr().out
+    assert artifact.read_bytes() == good  # the same build (cached in this process)
+    (dest / "collections" / "dockprov-docker-0.1.0.tar.gz").write_bytes(b"")
+    assert run("init", "--fleet", EXAMPLE, str(dest)) == 0
+    assert "collections/dockprov-docker-0.1.0.tar.gz is no longer pinned" in capsys.readouterr().out

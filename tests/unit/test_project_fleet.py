@@ -161,8 +161,7 @@ def test_apps_and_host_vars_are_checked_against_the_role_specs() -> None:
     found = errors(data)
     assert any(m.startswith("fleet.yml: hosts.web1.vars.docker_daemon_mirrors: unknown docker_daemon variable")
                for m in found), found
-    if (fleet.SOURCE / "roles" / "docker_apps").is_dir():
-        assert "fleet.yml: apps.containers[0].imgae: unknown key. Fix: did you mean 'image'?" in found
+    assert "fleet.yml: apps.containers[0].imgae: unknown key. Fix: did you mean 'image'?" in found
 
 
 def test_apps_kind_must_be_known() -> None:

@@ -20,25 +20,26 @@ def doc(*tasks: dict) -> dict:
     return {"plays": [{"play": {"name": "p"}, "tasks": list(tasks)}], "stats": {}}
 
 
-FACTS = task("docker_repo : Read host facts", {
-    "action": "docker_host_facts", "changed": False,
+FACTS = task("dockprov.docker.docker_repo : Read host facts", {
+    "action": "dockprov.docker.host_facts", "changed": False,
     "ansible_facts": {"dockprov_host": {"init_system": "systemd", "packages": {"docker-ce": "5:26.1.5-1"},
                                         "held": ["docker-ce"], "gpu": {"present": False}}}})
-SOURCE = task("docker_repo : Write the deb822 source", {
-    "action": "docker_apt_source", "changed": False, "repo_url": "http://mirror.lab/linux/debian",
+SOURCE = task("dockprov.docker.docker_repo : Write the deb822 source", {
+    "action": "dockprov.docker.apt_source", "changed": False, "repo_url": "http://mirror.lab/linux/debian",
     "tried": [{"mirror": "https://download.docker.com", "ok": False}, {"mirror": "http://mirror.lab", "ok": True}]})
-KEY = task("docker_repo : Install Docker's repo signing key", {
-    "action": "docker_apt_key", "changed": False, "source": "content", "fingerprint": "02E4"})
+KEY = task("dockprov.docker.docker_repo : Install Docker's repo signing key", {
+    "action": "dockprov.docker.apt_key", "changed": False, "source": "content", "fingerprint": "02E4"})
 # The json callback overwrites the module's own `action` (reload/restart) with the module name.
-DAEMON = task("docker_daemon : Merge settings into daemon.json", {
-    "action": "docker_daemon_json", "changed": True, "changed_keys": ["registry-mirrors"],
+DAEMON = task("dockprov.docker.docker_daemon : Merge settings into daemon.json", {
+    "action": "dockprov.docker.daemon_json", "changed": True, "changed_keys": ["registry-mirrors"],
     "diff": {"before": BEFORE, "after": AFTER, "before_header": "/etc/docker/daemon.json",
              "after_header": "/etc/docker/daemon.json"}, "dockerd_pid": 12})
-DECIDE = task("docker_daemon : Decide how to apply", {
+DECIDE = task("dockprov.docker.docker_daemon : Decide how to apply", {
     "action": "ansible.builtin.set_fact", "ansible_facts": {"docker_daemon_apply": "reload"}})
-PIN = task("docker_engine : Resolve the pin for engine and CLI", {
+PIN = task("dockprov.docker.docker_engine : Resolve the pin for engine and CLI", {
     "action": "ansible.builtin.set_fact", "ansible_facts": {"docker_engine_resolved_version": "5:26.1.5-1"}})
-INSTALL = task("docker_engine : Install Docker Engine packages", {"action": "ansible.builtin.apt", "skipped": True})
+INSTALL = task("dockprov.docker.docker_engine : Install Docker Engine packages", {
+    "action": "ansible.builtin.apt", "skipped": True})
 
 
 def test_daemon_json_diff_and_reload() -> None:
@@ -59,8 +60,8 @@ def test_daemon_json_diff_and_reload() -> None:
 
 
 def test_action_classified_from_the_diff_when_the_handler_did_not_run() -> None:
-    restart = task("docker_daemon : Merge settings into daemon.json", {
-        "action": "docker_daemon_json", "changed": True, "changed_keys": ["data-root"],
+    restart = task("dockprov.docker.docker_daemon : Merge settings into daemon.json", {
+        "action": "dockprov.docker.daemon_json", "changed": True, "changed_keys": ["data-root"],
         "diff": {"before": "{}\n", "after": '{"data-root": "/srv/docker"}\n'}})
     (host,) = plan.build(doc(FACTS, restart))
     assert dict(host.rows)["apply"] == "restart"
@@ -69,12 +70,14 @@ def test_action_classified_from_the_diff_when_the_handler_did_not_run() -> None:
 
 
 def test_not_running_dockerd_and_wsl_patch() -> None:
-    facts = task("docker_repo : Read host facts", {
-        "action": "docker_host_facts", "ansible_facts": {"dockprov_host": {"init_system": "sysvinit"}}})
-    decide = task("docker_daemon : Decide how to apply", {"ansible_facts": {"docker_daemon_apply": "none"}})
-    ulimit = task("docker_wsl : Make the init script's ulimit lines unable to abort it", {
-        "action": "docker_init_ulimit", "changed": True, "patched_lines": [{"line_number": 62}]})
-    wslconf = task("docker_wsl : Start Docker at WSL boot", {"action": "docker_wsl_conf", "changed": True})
+    facts = task("dockprov.docker.docker_repo : Read host facts", {
+        "action": "dockprov.docker.host_facts", "ansible_facts": {"dockprov_host": {"init_system": "sysvinit"}}})
+    decide = task("dockprov.docker.docker_daemon : Decide how to apply", {
+        "ansible_facts": {"docker_daemon_apply": "none"}})
+    ulimit = task("dockprov.docker.docker_wsl : Make the init script's ulimit lines unable to abort it", {
+        "action": "dockprov.docker.init_ulimit", "changed": True, "patched_lines": [{"line_number": 62}]})
+    wslconf = task("dockprov.docker.docker_wsl : Start Docker at WSL boot", {
+        "action": "dockprov.docker.wsl_conf", "changed": True})
     (host,) = plan.build(doc(facts, DAEMON, decide, ulimit, wslconf))
     rows = dict(host.rows)
     assert rows["apply"] == "none"
@@ -82,8 +85,8 @@ def test_not_running_dockerd_and_wsl_patch() -> None:
 
 
 def test_gpu_toolkit_row_and_its_daemon_json_call_are_kept_apart() -> None:
-    nvidia = task("nvidia_container_toolkit : Register the nvidia runtime", {
-        "action": "docker_daemon_json", "changed": True, "changed_keys": ["runtimes"],
+    nvidia = task("dockprov.docker.nvidia_container_toolkit : Register the nvidia runtime", {
+        "action": "dockprov.docker.daemon_json", "changed": True, "changed_keys": ["runtimes"],
         "diff": {"before": "{}\n", "after": '{"runtimes": {}}\n'}})
     (host,) = plan.build(doc(FACTS, DAEMON, DECIDE, nvidia))
     rows = dict(host.rows)
@@ -92,10 +95,10 @@ def test_gpu_toolkit_row_and_its_daemon_json_call_are_kept_apart() -> None:
 
 
 def test_failures_are_shown() -> None:
-    failed = task("docker_repo : Install Docker's repo signing key", {
-        "action": "docker_apt_key", "failed": True, "msg": "fingerprint mismatch"})
+    failed = task("dockprov.docker.docker_repo : Install Docker's repo signing key", {
+        "action": "dockprov.docker.apt_key", "failed": True, "msg": "fingerprint mismatch"})
     (host,) = plan.build(doc(FACTS, failed))
-    assert host.failed == ["docker_repo : Install Docker's repo signing key: fingerprint mismatch"]
+    assert host.failed == ["dockprov.docker.docker_repo : Install Docker's repo signing key: fingerprint mismatch"]
     assert "FAILED" in plan.render([host])
 
 
@@ -108,6 +111,19 @@ def test_parse_output_tolerates_text_around_the_document() -> None:
 
 def test_no_running_dockerd_is_said_when_the_decision_is_missing() -> None:
     # A run cut short before the handler decided: the module's own classification and its dockerd_pid.
-    stopped = task("docker_daemon : Merge settings into daemon.json", {**DAEMON["hosts"]["deb12"], "dockerd_pid": None})
+    stopped = task("dockprov.docker.docker_daemon : Merge settings into daemon.json", {
+        **DAEMON["hosts"]["deb12"], "dockerd_pid": None})
     (host,) = plan.build(doc(FACTS, stopped))
     assert "dockerd is not running" in dict(host.rows)["apply"]
+
+
+def test_role_of_collection_and_short_task_names() -> None:
+    assert plan._role_of("dockprov.docker.docker_daemon : Merge settings into daemon.json") == "docker_daemon"
+    assert plan._role_of("docker_daemon : Merge settings into daemon.json") == "docker_daemon"
+    assert plan._role_of("Gathering Facts") == ""
+
+
+def test_daemon_json_rules_come_through_ansibles_collection_loader() -> None:
+    rules = plan._daemon_json_rules(None)
+    assert rules.__name__ == "ansible_collections.dockprov.docker.plugins.module_utils._daemon_json"
+    assert rules.classify({}, {"registry-mirrors": ["http://m"]}) == "reload"

@@ -1,13 +1,15 @@
-"""`dockprov validate`: variables against the vendored roles' argument specs."""
+"""`dockprov validate`: variables against the argument specs of the collection the project runs."""
 
 from __future__ import annotations
 
+import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
 import yaml
 
-from dockprov.project import fleet, generator, validate
+from dockprov.project import collection, fleet, generator, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,3 +132,61 @@ def test_suboptions_of_list_items(project: Path) -> None:
     assert any(m.startswith("f.yml: r_logins[1].state: 'gone' is not one of present, absent") for m in found)
     assert "f.yml: r_logins[1].registry: missing (required). Fix: add registry: to this entry" in found
     assert len(found) == 3
+
+
+@pytest.fixture
+def copy(project: Path, tmp_path: Path) -> Path:
+    """A private copy of the generated project (these tests install into it or break it)."""
+    dest = tmp_path / "p"
+    shutil.copytree(project, dest)
+    (dest / "inventory/group_vars/servers/extra.yml").write_text("---\n")
+    return dest
+
+
+def _install(project: Path) -> Path:
+    """What `ansible-galaxy collection install -r requirements.yml` leaves: the artifact unpacked."""
+    root = project / collection.INSTALLED
+    root.mkdir(parents=True)
+    pinned = collection.pinned_artifact(project)
+    assert pinned is not None
+    with tarfile.open(pinned) as archive:
+        archive.extractall(root, filter="data")
+    return root
+
+
+def test_specs_come_from_the_pinned_artifact_then_from_the_installed_copy(copy: Path) -> None:
+    assert collection.for_project(copy).where.startswith("collections/dockprov-docker-0.2.0.tar.gz (pinned")
+    root = _install(copy)
+    assert collection.for_project(copy).where.startswith("collections/ansible_collections/dockprov/docker")
+    assert collection.installed_matches(copy) is True
+    assert [f.severity for f in validate.validate_project(copy)] == ["warning"]  # the vault only
+    # The installed copy is what runs, so it is what judges: a variable it does not know is an error.
+    spec = root / "roles" / "docker_engine" / "meta" / "argument_specs.yml"
+    spec.write_text(spec.read_text().replace("docker_engine_hold:", "docker_engine_hold_packages:"))
+    assert any("docker_engine_hold: unknown docker_engine variable" in m for m in errors(copy))
+
+
+def test_installed_copy_that_is_not_the_pinned_artifact_is_a_warning(copy: Path) -> None:
+    root = _install(copy)
+    manifest = root / "MANIFEST.json"
+    manifest.write_text(manifest.read_text().replace('"version": "0.2.0"', '"version": "0.1.9"'))
+    found = [f for f in validate.validate_project(copy) if "not the pinned" in f.problem]
+    assert len(found) == 1 and found[0].severity == "warning"
+    assert "ansible-galaxy collection install --offline --force -p collections " \
+           "collections/dockprov-docker-0.2.0.tar.gz" in found[0].fix
+
+
+def test_missing_pinned_artifact_is_an_error(copy: Path) -> None:
+    (copy / "collections" / "dockprov-docker-0.2.0.tar.gz").unlink()
+    found = errors(copy)
+    assert any("collections/dockprov-docker-0.2.0.tar.gz: the pinned collection artifact is missing" in m
+               for m in found), found
+
+
+def test_playbook_dir_in_a_variable_is_a_warning(project: Path) -> None:
+    write_vars(project, "---\ndocker_apps_jobs:\n  - name: csv\n    image: job:1\n"
+                        "    data_dir: \"{{ playbook_dir }}/data\"  # the collection's playbooks/\n")
+    found = [f for f in validate.validate_project(project) if "playbook_dir" in f.problem]
+    assert len(found) == 1 and found[0].severity == "warning" and found[0].key == "line 5"
+    assert "inventory_dir | dirname" in found[0].fix
+    assert errors(project) == []
