@@ -533,6 +533,7 @@ RULES: dict[str, Check] = {
     "docker_engine_packages": _all(_not_empty("nothing to install", "keep the default list"), _each(_package)),
     "docker_engine_version": _apt_version("docker_engine_version", "26.1.5"),
     "docker_engine_start_timeout": _range(1, 3600, " seconds"),
+    "docker_engine_apt_lock_timeout": _range(0, 86400, " seconds"),
     "docker_engine_init_script": _plain(_abs_path),
     "docker_engine_users": _each(_user),
     "docker_engine_smoke_test_image": _plain(_image),

@@ -46,12 +46,37 @@ def json_error(path: str) -> str | None:
     return None
 
 
-def host_checks(root: str = "/", users: list[str] | None = None, json_paths: list[str] | None = None) -> dict[str, Any]:
-    """{missing_users: [...], json_errors: {path: why}} for the users and files given."""
+# dpkg states that only a finished run leaves (anything else means a run stopped half-way).
+_FINAL_STATES = ("installed", "not-installed", "config-files")
+
+
+def dpkg_interrupted(root: str = "/") -> bool:
+    """What apt calls "dpkg was interrupted", as after a power cut or a killed install: dpkg's journal
+    (/var/lib/dpkg/updates) holds entries it did not apply, or a package is left half-installed, unpacked or
+    half-configured. `dpkg --configure -a` finishes the job (apt then reinstalls a half-installed one)."""
+    try:
+        if any(name.isdigit() for name in os.listdir(os.path.join(root, "var/lib/dpkg/updates"))):
+            return True
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(root, "var/lib/dpkg/status"), encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Status: ") and line.split()[-1] not in _FINAL_STATES:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def host_checks(root: str = "/", users: list[str] | None = None,
+                json_paths: list[str] | None = None) -> dict[str, Any]:
+    """{missing_users: [...], json_errors: {path: why}, dpkg_interrupted: bool} for the users and files given."""
     accounts = _accounts(root) if users else set()
     errors = {}
     for path in json_paths or []:
         problem = json_error(os.path.join(root, path.lstrip("/")))
         if problem:
             errors[path] = problem
-    return {"missing_users": sorted(u for u in users or [] if u not in accounts), "json_errors": errors}
+    return {"missing_users": sorted(u for u in users or [] if u not in accounts), "json_errors": errors,
+            "dpkg_interrupted": dpkg_interrupted(root)}
