@@ -41,6 +41,7 @@ attributes:
   diff_mode:
     support: none
   action:
+    description: Runs on the controller as an action plugin; only the host checks reach the host.
     support: full
   idempotent:
     support: full
