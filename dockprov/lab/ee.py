@@ -86,10 +86,6 @@ def installed_collections_root() -> Path:
     raise DockerError("community.docker not found: install the pinned dev tools (make setup)")
 
 
-def head_tree(repo: Path) -> str:
-    return _run(["git", "-C", str(repo), "rev-parse", "HEAD^{tree}"]).strip()
-
-
 def upstream_versions() -> dict[str, str]:
     root = installed_collections_root()
     out = {}
@@ -176,24 +172,33 @@ def base(builder: Builder) -> str:
     return BASE_IMAGE
 
 
+def manifest(artifact: Path) -> bytes:
+    """An artifact's MANIFEST.json: its version and the sha256 of FILES.json, which lists every file's sha256.
+    The same content gives the same bytes (the tarball itself carries build times)."""
+    with tarfile.open(artifact) as tar:
+        member = tar.extractfile("MANIFEST.json")
+        assert member is not None
+        return member.read()
+
+
 def image_inputs(repo: Path, base_key: str) -> str:
-    """Everything the EE image is made of: the EE file, the committed tree dockprov.docker is built from, the
-    upstream collections' versions, the base image, ansible-builder's version."""
+    """Everything the EE image is made of: the EE file, the collections' content (their MANIFEST.json), the base
+    image, ansible-builder's version. A commit that changes no collection file (tests, the CLI) keeps the image."""
     from importlib.metadata import version
 
-    return cachekey.key(repo / EE_FILE, head_tree(repo), json.dumps(upstream_versions(), sort_keys=True),
-                        base_key, version("ansible-builder"), IMAGE_LABEL)
+    manifests = [manifest(p) for p in sorted((repo / ARTIFACT_DIR).glob("*.tar.gz"))]
+    return cachekey.key(repo / EE_FILE, *manifests, base_key, version("ansible-builder"), IMAGE_LABEL)
 
 
 def build(repo: Path, state: Path, rebuild: bool = False) -> dict[str, str]:
     """Build (or reuse) dockprov-lab/ee with ansible-builder; returns image, key and whether it was built."""
     builder = Builder(state, rebuild=rebuild)
     base(builder)
+    versions = collections(repo)  # a few seconds; their content decides whether the image is current
     key = image_inputs(repo, builder.keys[BASE_IMAGE])
     if not rebuild and image_key(IMAGE) == key:
         log(f"{IMAGE}: up to date")
         return {"image": IMAGE, "key": key, "built": "no"}
-    versions = collections(repo)
     log(f"{IMAGE}: ansible-builder build ({', '.join(f'{k} {v}' for k, v in versions.items())})")
     context = state / "ee-context"
     shutil.rmtree(context, ignore_errors=True)
