@@ -322,9 +322,12 @@ def build_from_checkout() -> Artifact:
             shutil.copytree(CHECKOUT, src, symlinks=True, ignore=shutil.ignore_patterns(".git", ".venv", ".lab"))
             origin = f"built from the files in {CHECKOUT} (no git)"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-        proc = subprocess.run([ansible_galaxy(), "collection", "build", "--output-path", str(out), str(src)],
-                              cwd=tmp, env=env, capture_output=True, text=True,
-                              check=False)
+        try:
+            proc = subprocess.run([ansible_galaxy(), "collection", "build", "--output-path", str(out), str(src)],
+                                  cwd=tmp, env=env, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise CollectionError(f"cannot run ansible-galaxy to build the collection ({exc}): install "
+                                  "ansible-core, or give --collection-artifact FILE") from None
         built = sorted(out.glob(ARTIFACT_GLOB)) if out.is_dir() else []
         if proc.returncode != 0 or len(built) != 1:
             raise CollectionError(f"ansible-galaxy collection build failed ({proc.returncode}): "

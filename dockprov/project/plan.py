@@ -138,7 +138,7 @@ def host_plan(host: str, results: list[tuple[str, dict[str, Any]]], project: Pat
     plan = HostPlan(host)
     rows = plan.rows
     facts: dict[str, Any] = {}
-    for result in _find(results, "host_facts"):
+    for _, result in results:  # published by host_facts, and first by the preflight (the latest one wins)
         facts = (result.get("ansible_facts") or {}).get("dockprov_host") or facts
     for name, result in results:
         if result.get("failed") or result.get("unreachable"):

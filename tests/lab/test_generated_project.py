@@ -104,6 +104,9 @@ def test_plan_shows_daemon_json_diff_and_reload(project: Path) -> None:
         assert f"== {HOST}" in out
         assert re.search(r"^\s+daemon\.json\s+registry-mirrors \(would change\)$", out, re.M), out
         assert re.search(r"^\s+apply\s+reload$", out, re.M), out
+        # Host facts (published by the collection's preflight and host_facts) reach the table.
+        assert re.search(r"^\s+packages\s+docker-ce \S+; all present, nothing to install$", out, re.M), out
+        assert re.search(r"^\s+WSL patch\s+not needed \(systemd host\)$", out, re.M), out
         assert '-  "registry-mirrors": ["http://old-mirror.lab:5000"]' in out
         assert '+    "http://registry.lab:5000"' in out
         # check mode: the host still has the drifted file.

@@ -127,3 +127,14 @@ def test_daemon_json_rules_come_through_ansibles_collection_loader() -> None:
     rules = plan._daemon_json_rules(None)
     assert rules.__name__ == "ansible_collections.dockprov.docker.plugins.module_utils._daemon_json"
     assert rules.classify({}, {"registry-mirrors": ["http://m"]}) == "reload"
+
+
+def test_host_facts_from_the_preflight() -> None:
+    """The collection's preflight reads the host facts first and publishes them (dockprov_host) itself."""
+    preflight = task("Check every role's variables and read the host's facts (read-only)", {
+        "action": "dockprov.docker.preflight", "changed": False,
+        "ansible_facts": {"dockprov_host": {"init_system": "systemd", "packages": {"docker-ce": "5:26.1.5-1"}}}})
+    (host,) = plan.build(doc(preflight, DAEMON, DECIDE))
+    rows = dict(host.rows)
+    assert rows["packages"].startswith("docker-ce 5:26.1.5-1")
+    assert rows["WSL patch"] == "not needed (systemd host)"
