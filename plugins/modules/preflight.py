@@ -19,7 +19,8 @@ description:
     Ansible's own argument spec validator (types, choices, required keys of list items).
   - Reports role-prefixed variables that no role knows (a misspelled C(docker_engine_verison)), with the closest
     real name.
-  - Checks what each value means, with the rules C(dockprov validate) applies offline too (C(module_utils/_checks.py)), namely
+  - Checks what each value means, with the rules C(dockprov validate) applies offline too
+    (C(module_utils/_checks.py)), namely
     URLs and their schemes, OpenPGP fingerprints and offline key material (its fingerprint must be one of the
     pinned ones), absolute paths, CIDRs and addresses, version pins apt can match, ranges such as timeouts and
     ports, image references, daemon.json keys no engine knows or that were removed, secrets present, templates
