@@ -3,7 +3,8 @@
 LAB STAND-IN: no package here comes from download.docker.com (not reachable from this lab). Debian's
 docker.io, docker-cli, containerd, runc, docker-buildx and docker-compose binaries are renamed to
 docker-ce, docker-ce-cli, containerd.io (containerd with runc inside, as Docker ships it),
-docker-buildx-plugin and docker-compose-plugin, with Docker-style version strings. A repack keeps the
+docker-buildx-plugin and docker-compose-plugin, with Docker-style version strings; Debian's rootlesskit
+with docker.io's rootless scripts becomes docker-ce-rootless-extras. A repack keeps the
 WHOLE source package: files under /lib, conffiles and the maintainer scripts that enable and start units.
 The docker-ce init script gets Docker 25's `ulimit -Hn 524288` line, so the tutorial's WSL failure
 happens here for real.
@@ -27,6 +28,9 @@ LAB_MAINTAINER = "dockprov lab <lab@dockprov.invalid>"
 DEBIAN_ULIMIT_LINE = "ulimit -n 1048576"
 DOCKER25_ULIMIT_LINE = "ulimit -Hn 524288"
 CLI_PATHS = ("usr/bin/docker", "usr/share/bash-completion", "usr/share/zsh", "usr/share/fish")
+# docker.io's copies of the rootless scripts, and where docker-ce-rootless-extras puts them.
+ROOTLESS_CONTRIB = "usr/share/docker.io/contrib"
+ROOTLESS_SCRIPTS = ("dockerd-rootless.sh", "dockerd-rootless-setuptool.sh")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class Source:
     package: str
     exclude: tuple[str, ...] = ()
     only: tuple[str, ...] = ()  # when set, keep only these paths (and their parents)
+    rename: tuple[tuple[str, str], ...] = ()  # (from, to) moves after pruning; emptied parents go
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Spec:
     revision: int = 1
     keep_scripts: bool = True  # maintainer scripts and conffiles of the first source
     provides: str = ""
+    recommends: str = ""
     conflicts: str = ""
     replaces: str = ""
     docker25_init: bool = False
@@ -102,8 +108,8 @@ BULLSEYE_CONTAINERDS: tuple[tuple[str, str], ...] = (("1.4.13", "bullseye"),)
 
 
 def specs_for(target: Target) -> list[Spec]:
-    """Everything the mirror offers for one target: two versions of each of the five packages
-    (bullseye: one version of the engine, the CLI and containerd.io)."""
+    """Everything the mirror offers for one target: two versions of each of the five packages and of
+    docker-ce-rootless-extras (bullseye: one version of the engine, the CLI and containerd.io)."""
     bullseye = target.host_suite == "bullseye"
     engines, containerds = (BULLSEYE_ENGINES, BULLSEYE_CONTAINERDS) if bullseye else (ENGINES, CONTAINERDS)
     libc = "libc6 (>= 2.31)" if bullseye else "libc6 (>= 2.34)"
@@ -137,6 +143,8 @@ def specs_for(target: Target) -> list[Spec]:
                 description="Docker CLI: the open-source application container engine",
             )
         )
+        if not bullseye:
+            specs.append(rootless_extras(target, upstream, suite))
     for upstream, suite in containerds:
         specs.append(
             Spec(
@@ -161,6 +169,22 @@ def specs_for(target: Target) -> list[Spec]:
                  revision=revision, description="Docker Compose (V2) CLI plugin")
         )
     return specs
+
+
+def rootless_extras(target: Target, upstream: str, engine_suite: str) -> Spec:
+    """LAB STAND-IN for Docker's docker-ce-rootless-extras: Debian's rootlesskit (the host suite's build) with
+    the engine's own dockerd-rootless.sh and dockerd-rootless-setuptool.sh from docker.io, moved to /usr/bin
+    where Docker's package has them. Docker's also carries vpnkit; Debian has none (slirp4netns instead)."""
+    scripts = tuple(f"{ROOTLESS_CONTRIB}/{name}" for name in ROOTLESS_SCRIPTS)
+    return Spec(
+        "docker-ce-rootless-extras", upstream,
+        (Source(target.host_suite, "rootlesskit"),
+         Source(engine_suite, "docker.io", only=scripts,
+                rename=tuple((path, f"usr/bin/{name}") for path, name in zip(scripts, ROOTLESS_SCRIPTS, strict=True)))),
+        "libc6 (>= 2.34)", epoch=5, keep_scripts=False,
+        recommends="slirp4netns (>= 0.4.0)", conflicts="rootlesskit", replaces="rootlesskit",
+        description="Rootless support for Docker (rootlesskit, dockerd-rootless.sh)",
+    )
 
 
 def deb_filename(spec: Spec, target: Target, arch: str) -> str:
@@ -189,7 +213,8 @@ def control_fields(spec: Spec, target: Target, original: Deb822, arch: str, orig
         ("Installed-Size", original.get("Installed-Size", "0")),
         ("Depends", spec.depends),
     ]
-    for key, value in (("Provides", spec.provides), ("Conflicts", spec.conflicts), ("Replaces", spec.replaces)):
+    for key, value in (("Provides", spec.provides), ("Recommends", spec.recommends), ("Conflicts", spec.conflicts),
+                       ("Replaces", spec.replaces)):
         if value:
             fields.append((key, value))
     fields += [
@@ -227,6 +252,17 @@ def _prune(root: Path, exclude: tuple[str, ...], only: tuple[str, ...]) -> None:
                 path.unlink()
 
 
+def _rename(root: Path, moves: tuple[tuple[str, str], ...]) -> None:
+    for old, new in moves:
+        target = root / new
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (root / old).rename(target)
+        parent = (root / old).parent
+        while parent != root and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+
 def _md5sums(root: Path) -> str:
     lines = []
     for path in sorted(root.rglob("*")):
@@ -256,6 +292,7 @@ def repack(
             part = Path(tmp, f"src{index}")
             run(["dpkg-deb", "-R", str(deb), str(part)], check=True)
             _prune(part, source.exclude, source.only)
+            _rename(part, source.rename)
             if index == 0:
                 shutil.move(str(part), root)
                 original = Deb822((root / "DEBIAN/control").read_text())

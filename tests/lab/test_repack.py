@@ -19,6 +19,8 @@ NOBLE = Target("ubuntu", "24.04", "noble", "bookworm")
 BULLSEYE = Target("debian", "11", "bullseye", "bullseye")
 FIVE_VERSIONS = tuple(t for t in TARGETS if t != BULLSEYE)  # the dists with two versions of the five packages
 FIVE = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin")
+# ... and, on those dists, docker-ce-rootless-extras for each engine (LAB STAND-IN from Debian's rootlesskit).
+SIX = (*FIVE, "docker-ce-rootless-extras")
 
 
 def _spec(target: Target, name: str, upstream: str) -> Spec:
@@ -81,12 +83,12 @@ def test_plugin_versions_are_two_revisions():
 @pytest.mark.parametrize("target", FIVE_VERSIONS, ids=lambda t: t.codename)
 def test_two_versions_of_each_of_the_five_packages(target: Target):
     specs = repack.specs_for(target)
-    assert sorted({s.name for s in specs}) == sorted(FIVE)
-    for name in FIVE:
+    assert sorted({s.name for s in specs}) == sorted(SIX)
+    for name in SIX:
         versions = [s.version(target) for s in specs if s.name == name]
         assert len(versions) == 2 and len(set(versions)) == 2, (name, versions)
     filenames = [repack.deb_filename(s, target, "amd64") for s in specs]
-    assert len(set(filenames)) == len(filenames) == 10
+    assert len(set(filenames)) == len(filenames) == 12
     for spec in specs:
         if spec.name.startswith("docker-ce"):
             assert spec.version(target).startswith("5:")
@@ -192,6 +194,7 @@ def test_plan_needed():
         ("bookworm", "runc"), ("trixie", "runc"),
         ("trixie", "docker-buildx"), ("trixie", "docker-compose"),
         ("bullseye", "docker.io"), ("bullseye", "containerd"), ("bullseye", "runc"),
+        ("bookworm", "rootlesskit"), ("trixie", "rootlesskit"),
     }
     # noble alone needs bookworm's runc, never trixie's
     noble = Plan(targets=(NOBLE,)).needed
