@@ -194,6 +194,7 @@ def validate_project(project: Path) -> list[Finding]:
             fleet_mod.load(fleet_file)
         except fleet_mod.FleetError as exc:
             findings.extend(exc.findings)
+    var_files: list[tuple[str, dict[str, Any]]] = []
     for sub in VAR_DIRS:
         for path in sorted((project / sub).rglob("*")) if (project / sub).is_dir() else []:
             if path.suffix not in (".yml", ".yaml", "") or not path.is_file():
@@ -207,6 +208,7 @@ def validate_project(project: Path) -> list[Finding]:
                 findings.append(Finding(rel, "(top level)", "not a mapping of variables", "write name: value lines"))
                 continue
             findings.extend(check_vars(data, rel, specs))
+            var_files.append((rel, data))
             if path.name.startswith("vault") and any(v == "CHANGE_ME" for v in data.values()):
                 findings.append(Finding(rel, ", ".join(k for k, v in data.items() if v == "CHANGE_ME"),
                                         "placeholder secrets, not encrypted",
@@ -215,7 +217,42 @@ def validate_project(project: Path) -> list[Finding]:
         data, errors = _load(inventory, project)
         findings.extend(errors)
         findings.extend(_inventory_vars(data, str(inventory.relative_to(project)), specs))
+    findings.extend(_meaning(project, var_files, specs))
     return findings + _vault_references(project) + _playbook_dir_uses(project)
+
+
+def _meaning(project: Path, var_files: list[tuple[str, dict[str, Any]]],
+             specs: dict[str, dict[str, dict[str, Any]]]) -> list[Finding]:
+    """What each value means, by the rules the collection's preflight applies before any host changes
+    (plugins/module_utils/_checks.py of the collection the project runs): one source of truth. Offline, so
+    values that are templates (a vault reference) and checks that need a host are left to the preflight.
+    Each file's variables are judged with the others' as context (a key and its pinned fingerprints may
+    live in different files)."""
+    try:
+        checks = collection.module_utils("_checks", project)
+    except (collection.CollectionError, ImportError) as exc:
+        return [Finding(str(project), "requirements.yml", f"cannot load the collection's checks ({exc})",
+                        "install the collection: ansible-galaxy collection install -r requirements.yml",
+                        "warning")]
+    secrets: set[str] = set()
+    for options in specs.values():
+        secrets |= checks.secret_options(options)
+    # The role's own default, resolved as the preflight resolves it ("{{ role_path }}/templates").
+    context: dict[str, Any] = {
+        "docker_apps_templates_dir": str(Path(checks.__file__).resolve().parents[2] / "roles/docker_apps/templates")}
+    for _, data in var_files:
+        context.update(data)
+
+    def exists(path: str) -> bool:
+        return Path(path).exists() if Path(path).is_absolute() else (project / path).exists()
+
+    out: list[Finding] = []
+    for rel, data in var_files:
+        variables = {**context, **data}
+        for problem in checks.check(variables, names=[n for n in data if isinstance(n, str)], secrets=secrets,
+                                    controller_file_exists=exists):
+            out.append(Finding(rel, problem.variable, f"{problem.value}: {problem.problem}", problem.fix))
+    return out
 
 
 def _playbook_dir_uses(project: Path) -> list[Finding]:
