@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import collection, generator, plan, presets, validate
+from . import collection, generator, plan, presets, pull, validate
 from .errors import FleetError
 from .fleet import from_data, load
 
@@ -56,6 +56,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     init.add_argument("--force", action="store_true", help="overwrite files that differ")
     init.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
     init.add_argument("--diff", action="store_true", help="show the diff of every file written or changed")
+    pull.add_arguments(init)  # --pull URL: pull/ (ansible-pull runner, timer, WSL boot command), see docs/pull-mode.md
     init.set_defaults(func=cmd_init)
 
     val = sub.add_parser(
@@ -131,6 +132,8 @@ def _init(args: argparse.Namespace) -> int:
         artifact = Path(args.collection_artifact) if args.collection_artifact else None
         pinned = generator.pin(args.collection_version, artifact)
         files = generator.render(fleet, label, pinned)
+        pulled = pull.files(fleet, files, args.pull, args.pull_branch, args.pull_interval) if args.pull else {}
+        files.update({rel: generator.File(text, mode) for rel, (text, mode) in pulled.items()})
     except (ValueError, collection.CollectionError) as exc:
         print(f"dockprov init: {exc}; nothing was written.", file=sys.stderr)
         return EXIT_INVALID
@@ -153,6 +156,7 @@ def _init(args: argparse.Namespace) -> int:
         print(f"{summary} (dry run: nothing written).")
         return EXIT_OK
     generator.apply(dest, todo)
+    pull.chmod(dest, pulled)
     if pinned.artifact is not None:
         print(f"collection: {collection.FQCN} {pinned.version} in {pinned.path}, {pinned.artifact.origin}")
         if any(c.path == pinned.path and c.status == "update" for c in todo):
