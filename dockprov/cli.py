@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -23,6 +24,17 @@ def _lab(args: argparse.Namespace) -> int:
                 print(fleet.host_up(state, fleet.host_kind(args.kind), args.name))
             else:
                 fleet.remove_host(args.name)
+        elif args.lab_cmd == "ee":
+            from .lab import ee
+
+            if args.collections_only:
+                versions = ee.collections(PROJECT)
+                print(json.dumps(versions) if args.json else
+                      f"{PROJECT / ee.ARTIFACT_DIR}: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+            else:
+                built = ee.build(PROJECT, state, rebuild=args.rebuild)
+                print(json.dumps(built) if args.json else
+                      f"{built['image']} (key {built['key']}, built: {built['built']})")
         elif args.lab_cmd == "down":
             removed = fleet.down()
             print("removed: " + ", ".join(f"{len(v)} {k}" for k, v in removed.items()))
@@ -48,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     host.add_argument("name", help="container name")
     host.add_argument("--kind", default="deb12", help="deb12, deb13, ubuntu2404, wsl or deb11 (Debian 11, Python "
                                                       "3.9; its image is built the first time)")
+    ee = lab_sub.add_parser("ee", help="build the execution environment image dockprov-lab/ee with ansible-builder "
+                                       "(base image from Debian packages; not part of lab up)")
+    ee.add_argument("--rebuild", action="store_true", help="rebuild even if its inputs are unchanged")
+    ee.add_argument("--collections-only", action="store_true",
+                    help="only build/ee/collections/*.tar.gz, what execution-environment.yml installs")
     lab_sub.add_parser("down", help="remove every lab container, network and volume, and nothing else")
     lab_sub.add_parser("status", help="what runs")
     for p in lab_sub.choices.values():

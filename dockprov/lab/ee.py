@@ -16,6 +16,7 @@ tests that need it) builds it; afterwards it is reused until one of its inputs c
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import shutil
@@ -191,7 +192,15 @@ def image_inputs(repo: Path, base_key: str) -> str:
 
 
 def build(repo: Path, state: Path, rebuild: bool = False) -> dict[str, str]:
-    """Build (or reuse) dockprov-lab/ee with ansible-builder; returns image, key and whether it was built."""
+    """Build (or reuse) dockprov-lab/ee with ansible-builder; returns image, key and whether it was built.
+    One build at a time per state directory (they share build/ee/collections and the build context)."""
+    state.mkdir(parents=True, exist_ok=True)
+    with open(state / "ee.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_image(repo, state, rebuild)
+
+
+def _build_image(repo: Path, state: Path, rebuild: bool) -> dict[str, str]:
     builder = Builder(state, rebuild=rebuild)
     base(builder)
     versions = collections(repo)  # a few seconds; their content decides whether the image is current
