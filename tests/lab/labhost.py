@@ -48,6 +48,11 @@ class Run:
     def flat(self) -> str:
         return re.sub(r"\s+", " ", self.out)
 
+    def why(self) -> str:
+        """The failing task's report (what to show when a run was expected to pass), else the output's end."""
+        at = self.out.find("fatal: [")
+        return self.out[max(0, at - 1500):at + 3000] if at >= 0 else self.out[-4000:]
+
     def recap(self, host: str) -> dict[str, int]:
         match = re.search(rf"^{re.escape(host)}\s*:\s*(.*)$", self.out, re.M)
         assert match, self.out[-2000:]
