@@ -116,13 +116,21 @@ class ActionModule(ActionBase):
         problems += [str(p) for p in check(resolved, secrets=secrets, controller_file_exists=os.path.exists)]
 
         # The host is asked once per run (the previous result is the run marker this task is registered as),
-        # and again only for users no earlier check covered: a role's own check then costs no round trip.
+        # and again only for users or files no earlier check covered: a role's own check then costs no round
+        # trip. The same read reports the accounts and the files the roles own, so that a role finds its files
+        # already as wanted without a round trip of its own.
         previous = task_vars.get("dockprov_host_facts_run") or {}
         checked = set(previous.get("checked_users") or []) if previous.get("checked_users") is not None else None
+        checked_files = set(previous.get("checked_files") or [])
         users = self._users(resolved)
+        files, user_files = self._files(resolved)
         result["checked_users"] = sorted(set(users) | (checked or set()))
-        if checked is None or not set(users) <= checked:
-            module_args = {"check_users": users, "check_json": ["/etc/docker/daemon.json"]}
+        result["checked_files"] = sorted(set(files) | set(user_files) | checked_files)
+        if checked is None or not set(users) <= checked or not (set(files) | set(user_files)) <= checked_files:
+            asked = set(result["checked_files"])
+            module_args = {"check_users": result["checked_users"], "check_json": ["/etc/docker/daemon.json"],
+                           "check_files": sorted(asked - {f for f in asked if not f.startswith("/")}),
+                           "check_user_files": sorted(f for f in asked if not f.startswith("/"))}
             facts_result = self._execute_module(module_name="dockprov.docker.host_facts", module_args=module_args,
                                                 task_vars=task_vars)
             if facts_result.get("failed"):
@@ -130,10 +138,15 @@ class ActionModule(ActionBase):
                         + str(facts_result.get("msg", ""))}
             facts = facts_result.get("ansible_facts") or {}
             host = facts.get("dockprov_host") or {}
+            # The JSON files as read (daemon.json): for this run's roles, kept out of the facts (and so out of any
+            # fact cache: a daemon.json may hold a proxy's credentials).
+            result["json_files"] = (host.get("checks") or {}).pop("json_data", None) or {}
             problems += self._host_problems(host, resolved)
             result["ansible_facts"] = facts
         else:
             result["checked_users"] = sorted(checked)
+            result["checked_files"] = sorted(checked_files)
+            result["json_files"] = previous.get("json_files") or {}
 
         result.update(changed=False, problems=problems, roles=list(roles))
         if problems:
@@ -205,6 +218,20 @@ class ActionModule(ActionBase):
             if isinstance(login, dict) and login.get("state", "present") == "present":
                 users.append(str(login.get("user") or "root"))
         return sorted({u for u in users if isinstance(u, str)})
+
+    @staticmethod
+    def _files(values: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """Files whose state the roles read from the facts: (absolute paths, paths under each user's home)."""
+        files: list[str] = []
+        certs_dir = values.get("docker_registry_auth_certs_dir")
+        for entry in values.get("docker_registry_auth_ca_certs") or []:
+            if isinstance(entry, dict) and isinstance(certs_dir, str) and entry.get("registry") \
+                    and entry.get("state", "present") == "present":
+                directory = f"{certs_dir.rstrip('/')}/{entry['registry']}"
+                files += [directory, f"{directory}/ca.crt"]
+        logins = [e for e in values.get("docker_registry_auth_logins") or [] if isinstance(e, dict)]
+        user_files = [".docker", ".docker/config.json"] if logins else []
+        return sorted(set(files)), user_files
 
     # -- host-side -------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Controller-side filters for the dockprov roles: mirror key URLs and Docker package versions.
+"""Controller-side filters for the dockprov roles: mirror key URLs, Docker package versions, daemon.json merges.
 
 The mirror presets live in the collection's module_utils (the modules need them on the hosts), so the
 controller and the hosts share one list. Documentation: key_urls.yml, resolve_version.yml and
@@ -16,6 +16,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dockprov.docker.plugins.module_utils._apt import repo_url, resolve_mirror
+from ansible_collections.dockprov.docker.plugins.module_utils._daemon_json import DaemonJsonError, merge
 
 
 def key_urls(mirrors: list[str], distro: str) -> list[str]:
@@ -61,9 +62,24 @@ def upstream_version(version: str) -> str:
     return match.group(1).rstrip(".")
 
 
+def daemon_json_merge(current: Any, settings: dict[str, Any], merge_lists: list[str] | None = None,
+                      remove: list[str] | None = None) -> dict[str, Any] | None:
+    """daemon.json `current` with `settings` merged in, exactly as dockprov.docker.daemon_json merges them.
+
+    None when `current` is not an object or the settings conflict (the module then runs and says why).
+    """
+    if not isinstance(current, dict):
+        return None
+    try:
+        return merge(current, dict(settings or {}), list(merge_lists or []), list(remove or []))
+    except DaemonJsonError:
+        return None
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
+            "daemon_json_merge": daemon_json_merge,
             "key_urls": key_urls,
             "resolve_version": resolve_version,
             "upstream_version": upstream_version,

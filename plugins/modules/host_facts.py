@@ -56,6 +56,20 @@ options:
     type: list
     elements: path
     default: []
+  check_files:
+    description:
+      - Paths whose state is returned in C(dockprov_host.checks.files) (type, mode, owner, SHA-1 of a regular
+        file; null when missing), so roles skip a task whose file is already as wanted. Used by the preflight action.
+    type: list
+    elements: path
+    default: []
+  check_user_files:
+    description:
+      - Paths relative to the home of each of O(check_users) whose state (type, mode, owner; never a checksum)
+        is returned in C(dockprov_host.checks.accounts[user].files). Used by the preflight action.
+    type: list
+    elements: str
+    default: []
 seealso:
   - module: dockprov.docker.apt_source
   - module: dockprov.docker.init_ulimit
@@ -141,6 +155,18 @@ ansible_facts:
               C(*.wants/docker.service) link or an C(/etc/rc[2-5].d/S*docker) link).
           type: dict
           sample: {"running": true, "pid": 4211, "enabled": true}
+        checks:
+          description:
+            - C(missing_users) (those of O(check_users) the host lacks), C(json_errors) ({path, why} for
+              O(check_json)), C(json_data) ({path, object} for those of O(check_json) that parse; null when
+              missing; the preflight action moves it out of the facts, so it is never in a fact cache),
+              C(dpkg_interrupted) (bool), C(accounts) ({user, {uid, gid, home, files}} for the O(check_users)
+              that exist, with the state of O(check_user_files)) and C(files) ({path, state} for O(check_files)).
+          type: dict
+          sample: {"missing_users": [], "json_errors": {}, "dpkg_interrupted": false,
+                   "accounts": {"root": {"uid": 0, "gid": 0, "home": "/root", "files": {
+                       ".docker": {"type": "directory", "mode": "0700", "uid": 0, "gid": 0}}}},
+                   "files": {"/etc/docker/certs.d/registry.example.com/ca.crt": null}}
 """
 
 import os
@@ -158,12 +184,15 @@ def main() -> None:
             "machine": {"type": "str"},
             "check_users": {"type": "list", "elements": "str", "default": []},
             "check_json": {"type": "list", "elements": "path", "default": []},
+            "check_files": {"type": "list", "elements": "path", "default": []},
+            "check_user_files": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
     p = module.params
     facts = gather(root=p["root"], packages=p["packages"], machine=p["machine"], environ=dict(os.environ))
-    facts["checks"] = host_checks(p["root"], p["check_users"], p["check_json"])
+    facts["checks"] = host_checks(p["root"], p["check_users"], p["check_json"], p["check_files"],
+                                  p["check_user_files"])
     module.exit_json(changed=False, ansible_facts={"dockprov_host": facts})
 
 

@@ -14,7 +14,8 @@ MADISON = """\
 
 
 def test_filters_are_registered():
-    assert sorted(f.FilterModule().filters()) == ["key_urls", "resolve_version", "upstream_version"]
+    assert sorted(f.FilterModule().filters()) == [
+        "daemon_json_merge", "key_urls", "resolve_version", "upstream_version"]
 
 
 def test_key_urls():
@@ -43,3 +44,15 @@ def test_upstream_version():
     assert f.upstream_version("20.10.24+dfsg1-1+b3") == "20.10.24"
     with pytest.raises(AnsibleFilterError):
         f.upstream_version("unknown")
+
+
+def test_daemon_json_merge_is_the_modules_merge():
+    from ansible_collections.dockprov.docker.plugins.filter.docker import daemon_json_merge
+
+    current = {"registry-mirrors": ["http://a"], "log-driver": "json-file", "runtimes": {"x": {"path": "x"}}}
+    assert daemon_json_merge(current, {"registry-mirrors": ["http://a"], "log-driver": None}) == current
+    assert daemon_json_merge(current, {"registry-mirrors": ["http://b"]}, ["registry-mirrors"])["registry-mirrors"] \
+        == ["http://a", "http://b"]
+    assert "runtimes" not in daemon_json_merge(current, {}, [], ["runtimes"])
+    assert daemon_json_merge(None, {"a": 1}) is None  # missing file: the module decides
+    assert daemon_json_merge(current, {"dns": ["1.1.1.1"]}, [], ["dns"]) is None  # conflict: the module says why

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import module_harness as h
@@ -197,3 +198,38 @@ def test_dockerd_enabled_by_rc_link_and_not_running(tmp_path) -> None:
 
 def test_no_dockerd(tmp_path) -> None:
     assert hf.dockerd_facts(str(tmp_path)) == {"running": False, "pid": None, "enabled": False}
+
+
+def test_checks_report_accounts_and_file_states(tmp_path) -> None:
+    """What the roles read instead of a round trip of their own: homes, ~/.docker states, CA file states."""
+    from ansible_collections.dockprov.docker.plugins.module_utils._host_checks import host_checks
+
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1001::/home/alice:/bin/sh\n")
+    docker_dir = tmp_path / "home/alice/.docker"
+    docker_dir.mkdir(parents=True)
+    docker_dir.chmod(0o700)
+    (docker_dir / "config.json").write_text('{"auths": {"r": {"auth": "c2VjcmV0"}}}')
+    (docker_dir / "config.json").chmod(0o600)
+    certs = tmp_path / "etc/docker/certs.d/registry.example"
+    certs.mkdir(parents=True)
+    (certs / "ca.crt").write_text("CERT\n")
+    (certs / "ca.crt").chmod(0o644)
+    (certs / "link.crt").symlink_to("ca.crt")
+    out = host_checks(str(tmp_path), ["alice", "bob"], [], ["/etc/docker/certs.d/registry.example",
+                                                          "/etc/docker/certs.d/registry.example/ca.crt",
+                                                          "/etc/docker/certs.d/registry.example/link.crt",
+                                                          "/etc/docker/certs.d/other/ca.crt"],
+                      [".docker", ".docker/config.json", ".docker/none"])
+    assert out["missing_users"] == ["bob"]
+    alice = out["accounts"]["alice"]
+    assert (alice["uid"], alice["gid"], alice["home"]) == (1000, 1001, "/home/alice")
+    assert alice["files"][".docker"]["type"] == "directory" and alice["files"][".docker"]["mode"] == "0700"
+    assert alice["files"][".docker/config.json"]["mode"] == "0600"
+    assert "sha1" not in alice["files"][".docker/config.json"]  # it holds credentials: never hashed
+    assert alice["files"][".docker/none"] is None and "bob" not in out["accounts"]
+    files = out["files"]
+    assert files["/etc/docker/certs.d/registry.example/ca.crt"]["sha1"] == hashlib.sha1(b"CERT\n").hexdigest()
+    assert files["/etc/docker/certs.d/registry.example/link.crt"]["type"] == "link"  # never followed
+    assert files["/etc/docker/certs.d/registry.example"]["type"] == "directory"
+    assert files["/etc/docker/certs.d/other/ca.crt"] is None
