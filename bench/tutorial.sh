@@ -1,6 +1,6 @@
 #!/bin/sh
 # The tutorial's steps 2-10 typed as a shell script, pointed at the lab (mirror.lab, registry.lab).
-# This is the speed reference for `make bench`: the roles must stay within 1.15x of it.
+# This is the speed reference for `make bench`: docker.yml's first converge must stay within 1.10x of it.
 set -eu
 MIRROR=${MIRROR:-http://mirror.lab}
 . /etc/os-release
