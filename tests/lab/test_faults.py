@@ -49,8 +49,8 @@ def _task_result(out: str, task: str) -> str:
 
 
 def _docker_objects(host: LabHost) -> str:
-    return host.sh("docker ps -a --format '{{.Names}} {{.Image}}' | sort; docker images -q | sort; "
-                   "docker volume ls -q | sort")
+    return host.sh("docker ps -a --format '{{.Names}} {{.Image}}' | sort; "
+                   "docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | sort; docker volume ls -q | sort")
 
 
 def test_1_every_mirror_down_fails_clearly_and_changes_nothing(host: LabHost) -> None:
