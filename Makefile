@@ -7,21 +7,27 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 MOLECULE_SCENARIOS ?= docker_repo docker_engine docker_engine_pin docker_daemon docker_wsl nvidia_container_toolkit docker_registry_auth docker_apps python39
 
-.PHONY: demo test live setup venv docker lab lab-down lint unit sanity molecule bench report clean
+.PHONY: demo test live live-ee setup venv docker lab lab-down lint unit sanity molecule bench report clean ee ee-collections
 
 demo: setup lab  ## Build what is missing, start the lab fleet and provision it with site.yml
 	$(BIN)/ansible-playbook -i inventory/lab site.yml
 	$(BIN)/ansible-playbook -i inventory/lab playbooks/report.yml
 
 test: setup lint unit sanity lab  ## Every test: lint, pytest, ansible-test sanity, Molecule scenarios, lab teardown check
-	$(MAKE) --no-print-directory -j3 --output-sync=target live molecule-lane-0 molecule-lane-1
+	$(MAKE) --no-print-directory -j4 --output-sync=target live live-ee molecule-lane-0 molecule-lane-1
 	$(BIN)/pytest -q tests/teardown
 
-# The live part runs in three lanes at once: the lab's pytest suite and two halves of the Molecule scenarios.
+# The live part runs in four lanes at once: the lab's pytest suite, the AWX/pull-mode tests (their own EE image,
+# ee-* hosts, registry and git server) and two halves of the Molecule scenarios.
 # Each lane uses lab hosts of its own names, and most of their time is spent waiting on apt, dockerd and the
 # lab's network, not on the two CPUs. --output-sync prints each lane's log whole, when it ends.
 live: lab
-	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab
+	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab --ignore=tests/lab/test_ee.py --ignore=tests/lab/test_pull.py
+
+# The execution environment built with ansible-builder and run by ansible-runner (sliced, concurrent), and pull
+# mode on the WSL stand-in (docs/execution-environment.md, docs/pull-mode.md).
+live-ee: lab
+	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab/test_ee.py tests/lab/test_pull.py
 
 molecule-lane-%: setup
 	@set -e; scenarios=($(MOLECULE_SCENARIOS)); for i in "$${!scenarios[@]}"; do \
@@ -52,6 +58,12 @@ lab: setup  ## Start the lab (images cached by their inputs)
 
 lab-down:
 	$(BIN)/dockprov lab down
+
+ee-collections: venv  ## build/ee/collections/*.tar.gz: the artifacts execution-environment.yml installs (offline)
+	$(BIN)/dockprov lab ee --collections-only
+
+ee: setup  ## The execution environment image dockprov-lab/ee: ansible-builder on a base built from Debian packages
+	$(BIN)/dockprov lab ee
 
 lint: venv
 	$(BIN)/ruff check dockprov plugins tests
