@@ -220,5 +220,14 @@ class ModuleFileOps(FileOps):
         try:
             dest = self._module.backup_local(path)
         except Exception as exc:
-            raise FileOpsError(f"cannot back up {path}: {exc}") from exc
+            # AnsibleModule's message leaves out why (disk full, ...); its cause says it. A copy the failure
+            # cut short (this process's, next to the file) is no backup: remove it.
+            prefix = f"{os.path.basename(path)}.{os.getpid()}."
+            folder = os.path.dirname(path) or "."
+            for name in os.listdir(folder):
+                if name.startswith(prefix) and name.endswith("~"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(folder, name))
+            why = exc.__cause__ or exc
+            raise FileOpsError(f"cannot back up {path} before changing it: {why}") from exc
         return dest or None
