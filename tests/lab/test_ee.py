@@ -7,7 +7,8 @@ image from the lab, collections from artifacts), then `ansible-runner run --proc
   host in no slice is not touched at all, and a cross-host dependency across slices works: ee-deb12-1 (slice 1)
   builds and pushes an image that ee-deb13-1 (slice 2) declares `built_by: ee-deb12-1` and waits for.
 - A second, unsliced run in the EE changes nothing.
-- A slice without the building host, whose image is not in the registry, stops with a message naming that host.
+- A slice without the building host, whose image is not in the registry, stops with a message naming that host;
+  with the builder in the same run, a new image is pulled without waiting.
 
 Inside the EE, hosts are reached with community.docker.docker_api through the machine's Docker socket, mounted
 into the EE container: pure Python (requests, which the EE pins), no docker CLI in the image. LAB STAND-INS: the
@@ -253,3 +254,22 @@ def test_slice_without_the_building_host_fails_clearly(ee_image: str, lab_fleet:
         out[-3000:]
     assert f"{BUILDER} is not in this run (an AWX/AAP job slice or --limit leaves it out)" in flat
     assert _stats(pdd, ident)[PULLER]["failures"] == 1
+
+
+def test_builder_in_the_same_run_needs_no_wait(ee_image: str, lab_fleet: dict[str, str], tmp_path: Path) -> None:
+    """Builder and puller in one run (one slice, or no slicing): builds run first on every host, so the puller
+    pulls a brand-new tag without waiting (docker_apps_built_by_wait stays 0)."""
+    tag = f"same-run-{int(time.time())}"
+    host_vars = _cross_host_vars(tag)
+    host_vars[PULLER].pop("docker_apps_built_by_wait")
+    pdd = _private_data_dir(tmp_path / "both", [BUILDER, PULLER], host_vars)
+    proc, ident = _runner(pdd, ee_image, "apps.yml")
+    rc, out = _wait(proc, pdd, ident)
+    assert rc == 0, out[-5000:]
+    assert "RETRYING" not in out
+    stats = _stats(pdd, ident)
+    assert stats[BUILDER]["changed"] > 0 and stats[PULLER]["changed"] > 0, stats
+    label = subprocess.run(["docker", "exec", PULLER, "docker", "image", "inspect", "-f",
+                            "{{index .Config.Labels \"dockprov.test\"}}", f"{REGISTRY}:5000/ee/probe:{tag}"],
+                           capture_output=True, text=True)
+    assert label.stdout.strip() == "ee-slices", label.stderr
