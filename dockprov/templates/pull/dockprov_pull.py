@@ -43,6 +43,7 @@ BIN = Path("/usr/local/sbin/dockprov-pull")
 UNITS = Path("/etc/systemd/system")
 BOOT_COMMAND = f"{BIN} boot"
 HISTORY_LINES = 500
+CONTROLLER_PYTHON = (3, 11)  # what the pinned ansible-core (2.19) needs where it runs: here, the host itself
 
 DEFAULTS = {
     "URL": "",
@@ -196,8 +197,15 @@ def ensure_venv(log: Log, conf: dict[str, str]) -> Path:
     log.say(f"installing {conf['PIP_SPEC']} into {venv}")
     shutil.rmtree(venv, ignore_errors=True)
     checked(log, [sys.executable, "-m", "venv", str(venv)], "python3 -m venv")
-    checked(log, [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-                  *shlex.split(conf["PIP_ARGS"]), *shlex.split(conf["PIP_SPEC"])], "pip install")
+    rc, _ = run_logged(log, [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
+                             *shlex.split(conf["PIP_ARGS"]), *shlex.split(conf["PIP_SPEC"])])
+    if rc != 0:
+        hint = ""
+        if sys.version_info[:2] < CONTROLLER_PYTHON:  # in pull mode the host is the controller
+            hint = (f" This host has Python {sys.version_info[0]}.{sys.version_info[1]}; ansible-core 2.18+ needs 3.11 "
+                    f"on the controller, which in pull mode is this host: set PIP_SPEC in {CONF} to versions for it "
+                    "(ansible-core 2.17 runs on 3.10), or upgrade the distribution.")
+        raise PullError(f"pip install {conf['PIP_SPEC']} failed (exit {rc}); see {log.path}.{hint}")
     stamp.write_text(want)
     return venv
 
