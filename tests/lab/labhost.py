@@ -60,12 +60,12 @@ class Run:
 
 
 class LabHost:
-    def __init__(self, name: str, kind: str, root: Path, extra_hosts: tuple[str, ...] = ()):
+    def __init__(self, name: str, kind: str, root: Path, extra_hosts: dict[str, dict[str, Any]] | None = None):
         self.name = name
         self.kind = kind
         self.root = root
         self.inventory = root / "hosts.yml"
-        hosts = {name: None, **{h: None for h in extra_hosts}}
+        hosts = {name: None, **(extra_hosts or {})}
         self.inventory.write_text(yaml.safe_dump({"docker_hosts": {"children": {"servers": {"hosts": hosts}}}}))
         (root / "group_vars").symlink_to(PROJECT / "inventory/lab/group_vars")
 

@@ -37,7 +37,10 @@ LOCK_SECONDS = 70
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> LabHost:
-    lab = LabHost(HOST, "deb12", tmp_path_factory.mktemp("faults"), extra_hosts=("dockprov-fault-gone",)).up()
+    # An unreachable member of the fleet: SSH to a closed port on loopback (refused at once).
+    gone = {"dockprov-fault-gone": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9,
+                                    "ansible_user": "root"}}
+    lab = LabHost(HOST, "deb12", tmp_path_factory.mktemp("faults"), extra_hosts=gone).up()
     yield lab
     lab.rm()
 
@@ -170,7 +173,7 @@ def test_6_disk_full_when_daemon_json_is_written(host: LabHost) -> None:
 
 
 def test_7_unreachable_host_in_the_fleet(host: LabHost) -> None:
-    """dockprov-fault-gone is in the inventory but has no container: the run reports it unreachable, and
+    """dockprov-fault-gone is in the inventory but nothing answers it: the run reports it unreachable, and
     the reachable host still converges (nothing to change: changed=0)."""
     run = host.play("site.yml")
     assert run.rc != 0
