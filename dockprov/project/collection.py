@@ -395,6 +395,11 @@ def module_utils(name: str, project: Path | None = None) -> ModuleType:
     from ansible.plugins.loader import init_plugin_loader
     from ansible.utils.collection_loader import AnsibleCollectionConfig
 
+    full = f"ansible_collections.{NAMESPACE}.{NAME}.plugins.module_utils.{name}"
     if AnsibleCollectionConfig.collection_finder is None:  # a second configuration would be ignored (and warned)
+        if f"ansible_collections.{NAMESPACE}.{NAME}" in sys.modules:
+            # Already imported as a plain package (pytest's pythonpath puts collections/ on sys.path): the
+            # collection loader would then find no metadata for it. Use that import.
+            return importlib.import_module(full)
         init_plugin_loader([str(collections_dir(project))])
-    return importlib.import_module(f"ansible_collections.{NAMESPACE}.{NAME}.plugins.module_utils.{name}")
+    return importlib.import_module(full)

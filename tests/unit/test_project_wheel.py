@@ -1,7 +1,7 @@
 """An installed dockprov (the wheel, not an editable install, in a fresh venv with only its own dependencies)
 generates and validates a project: templates and the collection artifact come as package data.
 
-About 25 s. Needs PyPI for the three dependencies (jinja2, PyYAML, python-debian); skipped, saying so, when
+About 25 s. Needs PyPI (or pip's cache) for the dependencies (ansible-core, jinja2, PyYAML, python-debian); skipped, saying so, when
 pip cannot get them. The wheel is built from this working tree's dockprov/ and pyproject.toml, its artifact
 with `python -m dockprov.build_collection` (the checkout's committed collection).
 """
@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-DEPS = ["jinja2==3.1.6", "PyYAML>=6.0", "python-debian==1.1.1"]  # pyproject.toml's [project] dependencies
+DEPS = ["ansible-core==2.19.14", "jinja2==3.1.6", "PyYAML>=6.0", "python-debian==1.1.1"]  # [project] dependencies
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
