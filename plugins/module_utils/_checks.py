@@ -205,6 +205,8 @@ def _mirror(presets: dict[str, str]) -> Callable[[Any], Found]:
 
 
 def _registry_mirror(value: Any) -> Found:
+    if _is_template(value):
+        return []
     found = _url(value, what="registry mirror URL")
     if found:
         return found
@@ -372,7 +374,8 @@ def _items(rules: dict[str, Callable[[Any], Found]], required: tuple[str, ...] =
             if not isinstance(item, dict):
                 continue
             for key in required:
-                if item.get(key) in (None, ""):
+                # Removing a thing needs only its name (a container in state absent has no image to name).
+                if item.get(key) in (None, "") and item.get("state") != "absent":
                     out.append((f"[{i}].{key}", "is missing", f"give every entry its {key}"))
             for key, rule in rules.items():
                 if key not in item or item[key] is None:
