@@ -1,9 +1,9 @@
 """An installed dockprov (the wheel, not an editable install, in a fresh venv with only its own dependencies)
 generates and validates a project: templates and the collection artifact come as package data.
 
-About 25 s. Needs PyPI (or pip's cache) for the dependencies (ansible-core, jinja2, PyYAML, python-debian); skipped, saying so, when
-pip cannot get them. The wheel is built from this working tree's dockprov/ and pyproject.toml, its artifact
-with `python -m dockprov.build_collection` (the checkout's committed collection).
+About 25 s. Needs PyPI (or pip's cache) for the dependencies (ansible-core, jinja2, PyYAML, python-debian);
+skipped, saying so, when pip cannot get them. The wheel is built from this working tree's dockprov/ and
+pyproject.toml, its artifact with `python -m dockprov.build_collection` (the checkout's committed collection).
 """
 
 from __future__ import annotations
