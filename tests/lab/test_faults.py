@@ -29,7 +29,6 @@ from labhost import PROJECT, LabHost
 pytestmark = lab_up.marks()
 
 HOST = "dockprov-fault"
-LAB = yaml.safe_load((PROJECT / "inventory/lab/group_vars/all/lab_generated.yml").read_text())
 REFUSING = "http://mirror.lab:81"
 # Outlives apt's default 60 s lock wait, so the role's own lock_timeout is what lets the run through.
 LOCK_SECONDS = 70
@@ -43,6 +42,11 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> LabHost:
     lab = LabHost(HOST, "deb12", tmp_path_factory.mktemp("faults"), extra_hosts=gone).up()
     yield lab
     lab.rm()
+
+
+def _lab_vars() -> dict:
+    """What `dockprov lab up` generated (the mirror's key): read when a test runs, not at collection."""
+    return yaml.safe_load((PROJECT / "inventory/lab/group_vars/all/lab_generated.yml").read_text())
 
 
 def _task_result(out: str, task: str) -> str:
@@ -110,7 +114,7 @@ def test_3_rerun_finishes_dpkg_waits_for_lock_falls_back_and_uses_the_offline_ke
     run = host.play("playbooks/docker.yml", {
         "docker_repo_mirrors": [REFUSING, "http://mirror.lab"],
         "docker_repo_key_urls": [f"{REFUSING}/linux/debian/gpg"],
-        "docker_repo_key_content": LAB["dockprov_lab_mirror_key"],
+        "docker_repo_key_content": _lab_vars()["dockprov_lab_mirror_key"],
     }, "--limit", HOST)
     took = time.monotonic() - started
     assert run.rc == 0, run.why()
