@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY ?= python3
 export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
-MOLECULE_SCENARIOS ?= docker_repo docker_engine docker_engine_pin docker_daemon docker_wsl nvidia_container_toolkit docker_registry_auth docker_apps python39
+MOLECULE_SCENARIOS ?= docker_repo docker_engine docker_engine_pin docker_daemon docker_wsl nvidia_container_toolkit docker_registry_auth docker_apps docker_rootless python39
 
 .PHONY: demo test live live-ee setup venv docker lab lab-down lint unit sanity molecule bench report clean ee ee-collections
 
