@@ -401,5 +401,5 @@ def module_utils(name: str, project: Path | None = None) -> ModuleType:
             # Already imported as a plain package (pytest's pythonpath puts collections/ on sys.path): the
             # collection loader would then find no metadata for it. Use that import.
             return importlib.import_module(full)
-        init_plugin_loader([str(collections_dir(project))])
+        init_plugin_loader([str(collections_dir(project).resolve())])  # the loader takes absolute paths only
     return importlib.import_module(full)
