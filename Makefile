@@ -22,12 +22,14 @@ test: setup lint unit sanity lab  ## Every test: lint, pytest, ansible-test sani
 # Each lane uses lab hosts of its own names, and most of their time is spent waiting on apt, dockerd and the
 # lab's network, not on the two CPUs. --output-sync prints each lane's log whole, when it ends.
 live: lab
-	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab --ignore=tests/lab/test_ee.py --ignore=tests/lab/test_pull.py
+	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab --ignore=tests/lab/test_ee.py --ignore=tests/lab/test_pull.py \
+	  --ignore=tests/lab/test_upgrade.py
 
-# The execution environment built with ansible-builder and run by ansible-runner (sliced, concurrent), and pull
-# mode on the WSL stand-in (docs/execution-environment.md, docs/pull-mode.md).
+# Fleet operations: the execution environment built with ansible-builder and run by ansible-runner (sliced,
+# concurrent), pull mode on the WSL stand-in (docs/execution-environment.md, docs/pull-mode.md), and rolling
+# engine upgrades on five hosts of their own (roles/docker_upgrade/README.md).
 live-ee: lab
-	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab/test_ee.py tests/lab/test_pull.py
+	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab/test_ee.py tests/lab/test_pull.py tests/lab/test_upgrade.py
 
 molecule-lane-%: setup
 	@set -e; scenarios=($(MOLECULE_SCENARIOS)); for i in "$${!scenarios[@]}"; do \

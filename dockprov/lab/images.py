@@ -3,6 +3,7 @@ the rest are built FROM them. Each image carries the key of its inputs; a matchi
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -184,10 +185,27 @@ class Builder:
             aptrepo.sign_dist(root, target.distro, target.codename, self.state / "gnupg", fpr)
             aptrepo.write_key(root, target.distro, armored)
         aptrepo.link_china_layout(root)
+        self._upgrade_tree(root, debs, fpr, armored)
         nvidia.build_repo(root, self.arch, self.state / "gnupg", fpr, armored)  # LAB STAND-IN toolkit
         self._build(image, key, FILES / "mirror.Dockerfile", context, f"{PREFIX}/base-bookworm")
         shutil.rmtree(context, ignore_errors=True)
         return image
+
+    def _upgrade_tree(self, root: Path, debs: dict, fpr: str, armored: str) -> None:
+        """mirror.lab/upgrade: the bookworm tree again (hard links) plus revision 2 of the 26.1.5 engine
+        (repack.upgrade_specs, a LAB STAND-IN), signed with the same key: what rolling upgrades move to."""
+        target = repack.UPGRADE_TARGET
+        upgrade = root / "upgrade"
+        src = aptrepo.pool_dir(root, target.distro, target.codename, self.arch)
+        out = aptrepo.pool_dir(upgrade, target.distro, target.codename, self.arch)
+        out.mkdir(parents=True, exist_ok=True)
+        for deb in sorted(src.glob("*.deb")):
+            os.link(deb, out / deb.name)
+        for spec in repack.upgrade_specs(target):
+            repack.repack(spec, target, debs, out, self.arch)
+        aptrepo.build_dist(upgrade, target.distro, target.codename, self.arch)
+        aptrepo.sign_dist(upgrade, target.distro, target.codename, self.state / "gnupg", fpr)
+        aptrepo.write_key(upgrade, target.distro, armored)
 
     def host(self, kind: HostKind) -> str:
         """One host image and what it is built FROM (a base or another host image), each cached by its key."""

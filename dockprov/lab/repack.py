@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from debian.deb822 import Deb822
@@ -169,6 +169,21 @@ def specs_for(target: Target) -> list[Spec]:
                  revision=revision, description="Docker Compose (V2) CLI plugin")
         )
     return specs
+
+
+# The rolling-upgrade tree (mirror.lab/upgrade/linux/debian, Debian 12 only): everything the main tree has for
+# bookworm plus a second revision of the 26.1.5 engine, so that a fleet on 26.1.5-1 has a patch release to move
+# to. LAB STAND-IN: revision 2 is the same Debian build as revision 1, repacked under a new revision (Debian has
+# one build of docker.io 26.1.5). It lives in a tree of its own so that nothing else in the lab installs it.
+UPGRADE_TARGET = TARGETS[0]
+UPGRADE_ENGINE = "26.1.5"
+UPGRADE_PACKAGES = ("docker-ce", "docker-ce-cli", "docker-ce-rootless-extras")
+
+
+def upgrade_specs(target: Target = UPGRADE_TARGET) -> list[Spec]:
+    """Revision 2 of the engine's packages (docker-ce, its CLI and rootless extras at 26.1.5)."""
+    return [replace(spec, revision=2) for spec in specs_for(target)
+            if spec.upstream == UPGRADE_ENGINE and spec.name in UPGRADE_PACKAGES]
 
 
 def rootless_extras(target: Target, upstream: str, engine_suite: str) -> Spec:

@@ -6,7 +6,7 @@
 
 The mirror presets live in the collection's module_utils (the modules need them on the hosts), so the
 controller and the hosts share one list. Documentation: key_urls.yml, resolve_version.yml and
-upstream_version.yml next to this file.
+upstream_version.yml and upgrade_kind.yml next to this file.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dockprov.docker.plugins.module_utils._apt import repo_url, resolve_mirror
 from ansible_collections.dockprov.docker.plugins.module_utils._daemon_json import DaemonJsonError, merge
+from ansible_collections.dockprov.docker.plugins.module_utils._engine_upgrade import upgrade_kind
 
 
 def key_urls(mirrors: list[str], distro: str) -> list[str]:
@@ -83,4 +84,5 @@ class FilterModule:
             "key_urls": key_urls,
             "resolve_version": resolve_version,
             "upstream_version": upstream_version,
+            "upgrade_kind": upgrade_kind,
         }

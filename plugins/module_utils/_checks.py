@@ -423,6 +423,18 @@ def _template_dir(kind: str, marker: str) -> Check:
     return run
 
 
+def _task_file(value: Any, ctx: Context) -> Found:
+    """A task file on the controller (docker_upgrade's drain hooks): absolute, and there."""
+    if not isinstance(value, str) or not value or _is_template(value):
+        return []
+    if not value.startswith("/"):
+        return [("", "is not an absolute path", "give the task file's full path on the controller, "
+                 "e.g. \"{{ inventory_dir }}/../hooks/drain.yml\"")]
+    if ctx.controller_file_exists is not None and not ctx.controller_file_exists(value):
+        return [("", "does not exist on the controller", "write the task file there, or leave the variable empty")]
+    return []
+
+
 def _logins(value: Any, _ctx: Context) -> Found:
     out: Found = []
     seen: dict[tuple[str, str], int] = {}
@@ -569,6 +581,16 @@ RULES: dict[str, Check] = {
     "docker_apps_builds": _all(_items({"image": _image}), _unique("name"), _template_dir("build", "")),
     "docker_apps_jobs": _all(_items({"image": _image, "data_dir": _abs_path}), _unique("name")),
     "docker_apps_root": _plain(_abs_path),
+    # docker_upgrade
+    "docker_upgrade_version": _apt_version("docker_upgrade_version", "26.1.6"),
+    "docker_upgrade_stop_timeout": _range(0, 3600, " seconds"),
+    "docker_upgrade_start_timeout": _range(1, 3600, " seconds"),
+    "docker_upgrade_drain_before_tasks": _task_file,
+    "docker_upgrade_drain_after_tasks": _task_file,
+    "docker_upgrade_health_urls": _each(lambda v: _url(v, what="health URL")),
+    "docker_upgrade_health_retries": _range(1, 1000),
+    "docker_upgrade_health_delay": _range(0, 3600, " seconds"),
+    "docker_upgrade_record": _plain(_abs_path),
 }
 
 

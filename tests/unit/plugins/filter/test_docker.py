@@ -15,7 +15,7 @@ MADISON = """\
 
 def test_filters_are_registered():
     assert sorted(f.FilterModule().filters()) == [
-        "daemon_json_merge", "key_urls", "resolve_version", "upstream_version"]
+        "daemon_json_merge", "key_urls", "resolve_version", "upgrade_kind", "upstream_version"]
 
 
 def test_key_urls():
@@ -56,3 +56,10 @@ def test_daemon_json_merge_is_the_modules_merge():
     assert "runtimes" not in daemon_json_merge(current, {}, [], ["runtimes"])
     assert daemon_json_merge(None, {"a": 1}) is None  # missing file: the module decides
     assert daemon_json_merge(current, {"dns": ["1.1.1.1"]}, [], ["dns"]) is None  # conflict: the module says why
+
+
+def test_upgrade_kind():
+    kind = f.FilterModule().filters()["upgrade_kind"]
+    assert kind("5:26.1.5-1~debian.12~bookworm", "5:26.1.5-2~debian.12~bookworm") == "patch"
+    assert kind("5:20.10.24-1~debian.12~bookworm", "5:26.1.5-1~debian.12~bookworm") == "major"
+    assert kind("5:26.1.5-1~debian.12~bookworm", "5:26.1.5-1~debian.12~bookworm") == "none"
