@@ -212,6 +212,28 @@ def test_4_another_release_line_needs_a_drain(fleet: LabHost) -> None:
     assert re.search(r"changes the Docker release line.*Nothing was changed.*docker_upgrade_allow_drain: true",
                      refused.flat), refused.why()
     assert _sh(MAJOR, SNAPSHOT) == snapshot_before
+    # A failed install after the drain (dpkg's lock held by another process, from the drain hook): the run
+    # stops, and the drained containers run again on the old engine; nothing is lost.
+    hook = fleet.root / "hold-dpkg-lock.yml"
+    hook.write_text(yaml.safe_dump([{
+        "name": "Another dpkg user takes the lock for a while (a fault for the test)",
+        # dpkg and apt lock with fcntl; the hook returns once the holder has the lock (it says so in a file).
+        "ansible.builtin.shell": "rm -f /run/dockprov-test-locked; nohup python3 -c 'import fcntl, time; "
+                                 "f = open(\"/var/lib/dpkg/lock-frontend\", \"w\"); fcntl.lockf(f, fcntl.LOCK_EX); "
+                                 "open(\"/run/dockprov-test-locked\", \"w\").close(); time.sleep(25)' "
+                                 ">/dev/null 2>&1 & for i in $(seq 100); do "
+                                 "[ -e /run/dockprov-test-locked ] && exit 0; sleep 0.1; done; exit 1",
+        "changed_when": True}]))
+    failed = fleet.play("playbooks/upgrade.yml",
+                        {"docker_upgrade_version": "26.1.5", "docker_upgrade_allow_drain": True,
+                         "docker_upgrade_drain_before_tasks": str(hook), "docker_engine_apt_lock_timeout": 3},
+                        "--limit", MAJOR)
+    assert failed.rc != 0
+    assert re.search(r"rolling upgrade stopped at dockprov-upmajor .*lock.*The drained containers run again",
+                     failed.flat), failed.why()
+    assert _state(MAJOR)["version"] == OLD_LINE
+    for name in ("web", "idle"):
+        assert _sh(MAJOR, f"docker inspect -f '{{{{.State.Running}}}}' {name}").strip() == "true", name
     drained = fleet.play("playbooks/upgrade.yml",
                          {"docker_upgrade_version": "26.1.5", "docker_upgrade_allow_drain": True}, "--limit", MAJOR)
     assert drained.rc == 0, drained.why()
