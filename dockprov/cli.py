@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .project.commands import add_parsers
 
     add_parsers(sub)  # init, validate, plan
+    from .bundle import add_parsers as add_bundle_parsers
+
+    add_bundle_parsers(sub)
     return parser
 
 

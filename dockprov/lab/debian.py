@@ -9,21 +9,21 @@ from __future__ import annotations
 import hashlib
 import lzma
 import re
-import subprocess
-import tempfile
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from debian.deb822 import Packages, Release
+from debian.deb822 import Packages
+
+from ..aptindex import AptIndexError, index_sha256, verify_inrelease
+from ..aptindex import download as _download
 
 DEFAULT_ARCHIVE = "http://deb.debian.org/debian"
 ARCHIVE_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 SOURCES_FILE = Path("/etc/apt/sources.list.d/debian.sources")
 
 
-class ArchiveError(RuntimeError):
-    """A download or signature check against Debian's archive failed."""
+# A download or signature check against Debian's archive failed.
+ArchiveError = AptIndexError
 
 
 @dataclass(frozen=True)
@@ -46,40 +46,6 @@ def archive_url(sources_file: Path = SOURCES_FILE) -> str:
         if not uri.endswith("-security"):
             return uri
     return DEFAULT_ARCHIVE
-
-
-def _download(url: str, timeout: int = 120) -> bytes:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http archive by design)
-            return response.read()
-    except OSError as exc:
-        raise ArchiveError(f"cannot download {url}: {exc}") from exc
-
-
-def verify_inrelease(data: bytes, keyring: Path = ARCHIVE_KEYRING) -> bytes:
-    """Check an InRelease file's clearsigned signature with gpgv; return the signed text."""
-    with tempfile.TemporaryDirectory() as tmp:
-        signed = Path(tmp, "InRelease")
-        signed.write_bytes(data)
-        out = Path(tmp, "Release")
-        proc = subprocess.run(
-            ["gpgv", "--keyring", str(keyring), "--output", str(out), str(signed)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise ArchiveError(f"InRelease signature check failed: {proc.stderr.strip()}")
-        return out.read_bytes()
-
-
-def index_sha256(release_text: bytes, path: str) -> str:
-    """The SHA256 a Release file lists for one index path (e.g. main/binary-amd64/Packages.xz)."""
-    release = Release(release_text.decode())
-    for entry in release.get("SHA256", []):
-        if entry["name"] == path:
-            return entry["sha256"]
-    raise ArchiveError(f"{path} is not listed in Release")
 
 
 def parse_packages(text: str, suite: str) -> dict[str, PackageRef]:
@@ -107,7 +73,7 @@ class Archive:
 
     def index(self, suite: str) -> dict[str, PackageRef]:
         if suite not in self._indexes:
-            release = verify_inrelease(_download(f"{self.url}/dists/{suite}/InRelease"))
+            release = verify_inrelease(_download(f"{self.url}/dists/{suite}/InRelease"), ARCHIVE_KEYRING)
             rel_path = f"main/binary-{self.arch}/Packages.xz"
             want = index_sha256(release, rel_path)
             data = _download(f"{self.url}/dists/{suite}/{rel_path}")

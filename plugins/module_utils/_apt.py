@@ -57,7 +57,7 @@ DOCKER_URL_MARKERS = ("download.docker.com", "/docker-ce/linux/")
 
 
 def resolve_mirror(name_or_url: str, presets: dict[str, str] | None = None) -> str:
-    """A preset name or an http(s) base URL -> base URL without trailing slash.
+    """A preset name, an http(s) base URL or a file:/// directory -> base URL without trailing slash.
 
     ``presets`` defaults to Docker's; a flat repository passes its own (or none: URLs only).
     """
@@ -68,6 +68,8 @@ def resolve_mirror(name_or_url: str, presets: dict[str, str] | None = None) -> s
     parsed = urlparse(value)
     if parsed.scheme in ("http", "https") and parsed.netloc:
         return value.rstrip("/")
+    if parsed.scheme == "file" and not parsed.netloc and parsed.path.startswith("/"):
+        return value.rstrip("/")  # an air-gapped bundle copied to the host (docker_repo_bundle)
     if not presets:
         raise ValueError(f"unknown mirror {name_or_url!r}: use an http(s):// base URL")
     raise ValueError(

@@ -485,6 +485,25 @@ def _ca_certs(value: Any, ctx: Context) -> Found:
     return out
 
 
+def _bundle(value: Any, ctx: Context) -> Found:
+    exists = ctx.controller_file_exists
+    if not value or not isinstance(value, str) or _is_template(value) or exists is None:
+        return []
+    if not exists(value.rstrip("/") + "/manifest.json"):
+        return [("", "holds no manifest.json on the controller (not a bundle)",
+                 "make it with `dockprov bundle create --target <distro>/<codename>/<arch> ... DIR` and give DIR")]
+    return []
+
+
+def _bundle_url(value: Any, ctx: Context) -> Found:
+    if not ctx.variables.get("docker_repo_bundle") or ctx.variables.get("docker_repo_bundle_delivery") != "serve":
+        return []
+    if not value:
+        return [("", "is empty while docker_repo_bundle_delivery is serve",
+                 "give the URL `dockprov bundle serve` prints, e.g. http://controller.example:8808")]
+    return _url(value, what="bundle URL")
+
+
 def _boot_command(value: Any, ctx: Context) -> Found:
     if ctx.variables.get("docker_wsl_boot_start", True) and isinstance(value, str) and not value.strip():
         return [("", "is empty while docker_wsl_boot_start is true", "give the command, e.g. service docker start")]
@@ -531,6 +550,9 @@ RULES: dict[str, Check] = {
     "docker_repo_key_content": _key_content("docker_repo_key_fingerprints"),
     "docker_repo_key_path": _plain(_abs_path),
     "docker_repo_conflicting_packages": _each(_package),
+    "docker_repo_bundle": _bundle,
+    "docker_repo_bundle_url": _bundle_url,
+    "docker_repo_bundle_dest": _plain(_abs_path),
     # docker_daemon
     "docker_daemon_registry_mirrors": _each(_registry_mirror),
     "docker_daemon_insecure_registries": _each(_registry_or_cidr),

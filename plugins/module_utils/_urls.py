@@ -16,8 +16,10 @@ Standard library only (besides the fetch_url passed in): this file runs on manag
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 # fetch(url) -> (body, None) on HTTP 200, else (None, error message).
 Fetch = Callable[[str], "tuple[bytes | None, str | None]"]
@@ -56,6 +58,8 @@ def make_probe(module: Any, fetch_url: Callable[..., Any]) -> Probe:
     """A Probe that GETs with ``fetch_url`` and reads only the status."""
 
     def probe(url: str) -> str | None:
+        if url.startswith("file:"):  # a bundle on the host: apt reads the file itself
+            return None if os.path.isfile(urlparse(url).path) else "no such file"
         try:
             resp, info = fetch_url(module, url, method="GET", timeout=module.params["timeout"], force=True)
         except Exception as exc:
