@@ -17,7 +17,8 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dockprov.docker.plugins.module_utils._apt import repo_url, resolve_mirror
 from ansible_collections.dockprov.docker.plugins.module_utils._daemon_json import DaemonJsonError, merge
-from ansible_collections.dockprov.docker.plugins.module_utils._engine_upgrade import upgrade_kind
+from ansible_collections.dockprov.docker.plugins.module_utils._engine_upgrade import upgrade_kind as _upgrade_kind
+from ansible_collections.dockprov.docker.plugins.module_utils._engine_upgrade import upstream
 
 
 def key_urls(mirrors: list[str], distro: str) -> list[str]:
@@ -56,11 +57,22 @@ def resolve_version(madison: str, package: str, version: str) -> str:
 
 
 def upstream_version(version: str) -> str:
-    """The upstream part of a Debian version: "5:26.1.5-1~debian.12~bookworm" -> "26.1.5"."""
-    match = re.match(r"^(?:\d+:)?([0-9][0-9.]*)", version or "")
-    if not match:
+    """The upstream part of a Debian version: "5:26.1.5-1~debian.12~bookworm" -> "26.1.5".
+
+    The parser is module_utils' (the engine_upgrade module's release lines use the same); None from it is an error.
+    """
+    parsed = upstream(version)
+    if parsed is None:
         raise AnsibleFilterError(f"not a Docker package version: {version!r}")
-    return match.group(1).rstrip(".")
+    return parsed
+
+
+def upgrade_kind(installed: str | None, wanted: str) -> str:
+    """module_utils' upgrade_kind (none, patch, major or install); a version it cannot parse fails the template."""
+    try:
+        return _upgrade_kind(installed, wanted)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"upgrade_kind: {exc}") from exc
 
 
 def daemon_json_merge(current: Any, settings: dict[str, Any], merge_lists: list[str] | None = None,

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.dockprov.docker.plugins.module_utils._docker_api import (
+    DEFAULT_SOCKET,
     DockerApi,
     DockerApiError,
     inspect,
@@ -49,14 +50,23 @@ RECORD_MODE = 0o644
 MODES = ("live", "drain")
 
 
-def upstream(version: str) -> str:
-    """'5:26.1.5-1~debian.12~bookworm' -> '26.1.5' (epoch and Debian revision dropped)."""
-    return re.split(r"[-~+]", str(version).split(":", 1)[-1], maxsplit=1)[0]
+_UPSTREAM = re.compile(r"^(?:\d+:)?([0-9][0-9.]*)")
+
+
+def upstream(version: str | None) -> str | None:
+    """'5:26.1.5-1~debian.12~bookworm' -> '26.1.5' (epoch and Debian revision dropped); None when `version`
+    does not start with a version number after an optional epoch. The one parser of it in the collection
+    (the filter dockprov.docker.upstream_version calls it)."""
+    match = _UPSTREAM.match(str(version or ""))
+    return match.group(1).rstrip(".") if match else None
 
 
 def release_line(version: str) -> tuple[str, ...]:
     """Docker's release line (YY.MM): the first two parts of the upstream version."""
-    return tuple(upstream(version).split(".")[:2])
+    parsed = upstream(version)
+    if parsed is None:
+        raise ValueError(f"not a Docker package version: {version!r}")
+    return tuple(parsed.split(".")[:2])
 
 
 def upgrade_kind(installed: str | None, wanted: str) -> str:
@@ -222,7 +232,7 @@ def run(params: dict[str, Any], check_mode: bool = False, files: FileOps | None 
     """What the module does for its `state`."""
     files = files or FileOps()
     path = params.get("path") or DEFAULT_PATH
-    api = api or DockerApi(params.get("socket") or "/var/run/docker.sock")
+    api = api or DockerApi(params.get("socket") or DEFAULT_SOCKET)
     state = params["state"]
     if state == "read":
         record = read_record(path)

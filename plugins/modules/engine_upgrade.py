@@ -131,6 +131,7 @@ containers:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dockprov.docker.plugins.module_utils._docker_api import DEFAULT_SOCKET
 from ansible_collections.dockprov.docker.plugins.module_utils._engine_upgrade import DEFAULT_PATH, MODES, run
 from ansible_collections.dockprov.docker.plugins.module_utils._files import ModuleFileOps
 from ansible_collections.dockprov.docker.plugins.module_utils._module import run_and_exit
@@ -148,7 +149,7 @@ def main() -> None:
             "rollback": {"type": "bool", "default": False},
             "stop_timeout": {"type": "int", "default": 30},
             "start_timeout": {"type": "int", "default": 60},
-            "socket": {"type": "path", "default": "/var/run/docker.sock"},
+            "socket": {"type": "path", "default": DEFAULT_SOCKET},
         },
         required_if=[("state", "prepared", ("previous", "target", "mode"))],
         supports_check_mode=True,

@@ -1,5 +1,7 @@
 """Rolling engine upgrades (playbooks/upgrade.yml, role docker_upgrade) on lab hosts of this module's own, in order:
 
+0. with an upgrade pending (revision 1 installed), `--check --diff` on the first host shows the daemon.json
+   (live-restore) and record diffs and changes nothing: package, daemon.json, record, containers, dockerd;
 1. four hosts on docker-ce 26.1.5 lab revision 1, each running a published web container that a loop on the
    host keeps asking over HTTP; a health gate made to fail on the second host stops the rollout there: hosts
    three and four are not touched; the same playbook rolls the second host back;
@@ -120,6 +122,42 @@ def before(fleet: LabHost) -> dict:
         assert state["version"] == REV1 and state["web"].endswith(" true"), (name, state)
         assert state["record"] is None
     return states
+
+
+def _untouched(name: str) -> dict:
+    """What a check run must leave as it is: _state (docker-ce's version, dockerd's PID, web, the record's
+    content), daemon.json, whether the record exists, every running container's StartedAt and PID, and the
+    snapshot of everything dockprov manages."""
+    return {**_state(name), "daemon.json": _sh(name, "cat /etc/docker/daemon.json"),
+            "record exists": _sh(name, f"test -e {RECORD} && echo yes || echo no").strip(),
+            "containers": _sh(name, "docker ps -q | xargs -r docker inspect -f "
+                                    "'{{.Name}} {{.State.StartedAt}} {{.State.Pid}}' | sort"),
+            "snapshot": _sh(name, SNAPSHOT)}
+
+
+def test_0_check_mode_previews_the_upgrade_and_changes_nothing(fleet: LabHost, before: dict) -> None:
+    # An upgrade is pending (revision 1 installed, revision 2 the newest 26.1.5): --check --diff shows what a real
+    # run would change (live-restore merged into daemon.json first, the record, the packages) and changes nothing.
+    name = FLEET[0]
+    untouched = _untouched(name)
+    assert untouched["version"] == REV1 and untouched["record"] is None and untouched["record exists"] == "no"
+    assert "live-restore" not in untouched["daemon.json"]
+    assert "web " in untouched["containers"]
+    run = fleet.play("playbooks/upgrade.yml", {"docker_upgrade_version": "26.1.5"}, "--limit", name,
+                     "--check", "--diff")
+    assert run.rc == 0, run.why()
+    assert run.recap(name)["failed"] == 0 and run.recap(name)["changed"] > 0, run.out[-3000:]
+    # The diff of daemon.json (live-restore added) and of the record a real run would write.
+    assert re.search(r"^--- before: /etc/docker/daemon\.json\n\+\+\+ after: /etc/docker/daemon\.json\n"
+                     r"(?:.*\n){0,3}\+\s*\"live-restore\": true,?$", run.out, re.M), run.out[-6000:]
+    assert f"+++ after: {RECORD}" in run.out
+    assert re.search(r"The following packages will be upgraded: docker-ce docker-ce-cli", run.flat), run.flat[-3000:]
+    assert (f"{name}: docker-ce {REV1} -> {REV2} (live, 1 container(s) kept running; check mode: nothing was "
+            "changed, the gate did not run)") in run.flat, run.flat[-3000:]
+    after = _untouched(name)
+    for key, value in untouched.items():
+        assert after[key] == value, f"{name}: {key} changed in check mode:\n{value}\n->\n{after[key]}"
+    assert _state(name) == before[name]
 
 
 def test_1_a_failed_health_gate_stops_the_rollout_there(fleet: LabHost, before: dict) -> None:

@@ -1,4 +1,4 @@
-"""plugins/filter/docker.py: key_urls, resolve_version, upstream_version."""
+"""plugins/filter/docker.py: key_urls, resolve_version, upstream_version, daemon_json_merge, upgrade_kind."""
 
 from __future__ import annotations
 
@@ -46,6 +46,24 @@ def test_upstream_version():
         f.upstream_version("unknown")
 
 
+@pytest.mark.parametrize("version", [
+    "5:26.1.5-1~debian.12~bookworm", "5:26.1.5-2~debian.12~bookworm", "5:20.10.24~3-0~ubuntu-jammy",
+    "20.10.24+dfsg1-1+b3", "26.1.5", "1:2.3.4", "5:27.0.0~rc.1-1~debian.12~bookworm"])
+def test_upstream_version_is_the_module_utils_parser(version):
+    from ansible_collections.dockprov.docker.plugins.module_utils._engine_upgrade import upstream
+
+    assert f.upstream_version(version) == upstream(version) is not None
+
+
+@pytest.mark.parametrize("bad", ["unknown", "", None, "v26.1.5", "x:26.1.5", ":26.1.5"])
+def test_upstream_version_names_a_bad_value(bad):
+    from ansible_collections.dockprov.docker.plugins.module_utils._engine_upgrade import upstream
+
+    assert upstream(bad) is None
+    with pytest.raises(AnsibleFilterError, match=f"not a Docker package version: {bad!r}"):
+        f.upstream_version(bad)
+
+
 def test_daemon_json_merge_is_the_modules_merge():
     from ansible_collections.dockprov.docker.plugins.filter.docker import daemon_json_merge
 
@@ -63,3 +81,6 @@ def test_upgrade_kind():
     assert kind("5:26.1.5-1~debian.12~bookworm", "5:26.1.5-2~debian.12~bookworm") == "patch"
     assert kind("5:20.10.24-1~debian.12~bookworm", "5:26.1.5-1~debian.12~bookworm") == "major"
     assert kind("5:26.1.5-1~debian.12~bookworm", "5:26.1.5-1~debian.12~bookworm") == "none"
+    assert kind(None, "5:26.1.5-1~debian.12~bookworm") == "install"
+    with pytest.raises(AnsibleFilterError, match="upgrade_kind: not a Docker package version: 'latest'"):
+        kind("5:26.1.5-1~debian.12~bookworm", "latest")

@@ -12,7 +12,11 @@ from typing import Any
 
 import pytest
 from ansible_collections.dockprov.docker.plugins.module_utils import _engine_upgrade as eu
-from ansible_collections.dockprov.docker.plugins.module_utils._docker_api import DockerApi, DockerApiError
+from ansible_collections.dockprov.docker.plugins.module_utils._docker_api import (
+    DEFAULT_SOCKET,
+    DockerApi,
+    DockerApiError,
+)
 from ansible_collections.dockprov.docker.plugins.module_utils._module import ModuleError
 
 OLD = "5:26.1.5-1~debian.12~bookworm"
@@ -91,6 +95,29 @@ def test_upgrade_kind_tells_patch_from_major() -> None:
     assert eu.upgrade_kind(OLD, "5:20.10.24-1~debian.12~bookworm") == "major"  # down across lines as well
     assert eu.upgrade_kind("5:26.1.5-1~debian.12~bookworm", "5:27.0.1-1~debian.12~bookworm") == "major"
     assert eu.upgrade_kind(None, OLD) == "install"
+
+
+def test_upstream_is_the_one_parser() -> None:
+    assert eu.upstream(OLD) == "26.1.5"
+    assert eu.upstream("20.10.24+dfsg1-1+b3") == "20.10.24"  # Debian's own docker.io
+    assert eu.upstream("26.1.5") == "26.1.5"
+    assert eu.upstream("5:27.0.0~rc.1-1~debian.12~bookworm") == "27.0.0"
+    assert eu.upstream("26.") == "26"
+    for bad in ("unknown", "", None, "v26.1.5", "x:26.1.5", ":26.1.5"):
+        assert eu.upstream(bad) is None, bad
+    assert eu.release_line(OLD) == ("26", "1")
+    with pytest.raises(ValueError, match="not a Docker package version: 'unknown'"):
+        eu.release_line("unknown")
+    with pytest.raises(ValueError, match="'nope'"):
+        eu.upgrade_kind(OLD, "nope")
+
+
+def test_run_talks_to_the_default_socket_unless_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    used = []
+    monkeypatch.setattr(eu, "DockerApi", lambda path: used.append(path) or DockerApi(path))
+    eu.run({"state": "read", "path": str(tmp_path / "none.json")})
+    eu.run({"state": "read", "path": str(tmp_path / "none.json"), "socket": "/run/other.sock"})
+    assert used == [DEFAULT_SOCKET, "/run/other.sock"] and DEFAULT_SOCKET == "/var/run/docker.sock"
 
 
 def test_prepare_records_running_containers_only(tmp_path: Path, dockerd: FakeDockerd, api: DockerApi) -> None:
