@@ -18,6 +18,9 @@ A run that stops half-way (killed, a failed install) leaves the record unfinishe
 container list (the containers stopped by a drain are still the ones to bring back) and finishes the job; a
 rollback reads ``previous`` from it. A record the module cannot parse is reported, never overwritten.
 
+Around the dockerd restart of a live upgrade, the port bridge (_port_bridge.py, states ``bridged`` and
+``unbridged``) keeps new connections to published ports working.
+
 Also the classification of a version change (:func:`upgrade_kind`): Docker supports live-restore across patch
 releases of one YY.MM line only; any other change of the engine must stop the containers (a drain).
 
@@ -44,6 +47,13 @@ from ansible_collections.dockprov.docker.plugins.module_utils._docker_api import
 )
 from ansible_collections.dockprov.docker.plugins.module_utils._files import FileOps
 from ansible_collections.dockprov.docker.plugins.module_utils._module import ModuleError
+from ansible_collections.dockprov.docker.plugins.module_utils._port_bridge import (
+    DEFAULT_TIMEOUT,
+    Runner,
+    make_bridge,
+    remove_bridge,
+    subprocess_runner,
+)
 
 DEFAULT_PATH = "/var/lib/dockprov/engine-upgrade.json"
 RECORD_MODE = 0o644
@@ -228,12 +238,18 @@ def _required(path: str) -> dict[str, Any]:
 
 
 def run(params: dict[str, Any], check_mode: bool = False, files: FileOps | None = None,
-        api: DockerApi | None = None) -> dict[str, Any]:
-    """What the module does for its `state`."""
+        api: DockerApi | None = None, command: Runner | None = None) -> dict[str, Any]:
+    """What the module does for its `state` (`command` runs iptables for the port bridge)."""
     files = files or FileOps()
     path = params.get("path") or DEFAULT_PATH
     api = api or DockerApi(params.get("socket") or DEFAULT_SOCKET)
     state = params["state"]
+    if state == "bridged":
+        return {"path": path, **make_bridge(command or subprocess_runner, check_mode=check_mode)}
+    if state == "unbridged":
+        timeout = params.get("bridge_timeout")
+        return {"path": path, **remove_bridge(command or subprocess_runner, check_mode=check_mode,
+                                              timeout=DEFAULT_TIMEOUT if timeout is None else int(timeout))}
     if state == "read":
         record = read_record(path)
         return {"changed": False, "path": path, "record": record}

@@ -126,7 +126,8 @@ def fake_archive(signing_key, monkeypatch, tmp_path: Path):
         f"{url}/pool/main/d/docker.io/docker.io_20.10.24+dfsg1-1+b3_amd64.deb": deb,
     }
     real_verify = debian.verify_inrelease
-    monkeypatch.setattr(debian, "verify_inrelease", lambda data, _keyring: real_verify(data, keyring=signing_key.keyring))
+    monkeypatch.setattr(debian, "verify_inrelease",
+                        lambda data, _keyring: real_verify(data, keyring=signing_key.keyring))
 
     def download(u: str, timeout: int = 120) -> bytes:
         if u not in served:
