@@ -7,29 +7,34 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 MOLECULE_SCENARIOS ?= docker_repo docker_engine docker_engine_pin docker_daemon docker_wsl nvidia_container_toolkit docker_registry_auth docker_apps docker_rootless python39
 
-.PHONY: demo test live live-ee setup venv docker lab lab-down lint unit sanity molecule bench report clean ee ee-collections
+.PHONY: demo test live live-ee live-airgap setup venv docker lab lab-down lint unit sanity molecule bench report clean ee ee-collections
 
 demo: setup lab  ## Build what is missing, start the lab fleet and provision it with site.yml
 	$(BIN)/ansible-playbook -i inventory/lab site.yml
 	$(BIN)/ansible-playbook -i inventory/lab playbooks/report.yml
 
 test: setup lint unit sanity lab  ## Every test: lint, pytest, ansible-test sanity, Molecule scenarios, lab teardown check
-	$(MAKE) --no-print-directory -j4 --output-sync=target live live-ee molecule-lane-0 molecule-lane-1
+	$(MAKE) --no-print-directory -j5 --output-sync=target live live-ee live-airgap molecule-lane-0 molecule-lane-1
 	$(BIN)/pytest -q tests/teardown
 
-# The live part runs in four lanes at once: the lab's pytest suite, the AWX/pull-mode tests (their own EE image,
-# ee-* hosts, registry and git server) and two halves of the Molecule scenarios.
+# The live part runs in five lanes at once: the lab's pytest suite, the AWX/pull-mode and upgrade tests (their own
+# EE image, ee-* and up* hosts, registry and git server), the air-gapped installs (airgap* hosts on a network of
+# their own) and two halves of the Molecule scenarios.
 # Each lane uses lab hosts of its own names, and most of their time is spent waiting on apt, dockerd and the
 # lab's network, not on the two CPUs. --output-sync prints each lane's log whole, when it ends.
 live: lab
 	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab --ignore=tests/lab/test_ee.py --ignore=tests/lab/test_pull.py \
-	  --ignore=tests/lab/test_upgrade.py
+	  --ignore=tests/lab/test_upgrade.py --ignore=tests/lab/test_bundle.py
 
 # Fleet operations: the execution environment built with ansible-builder and run by ansible-runner (sliced,
 # concurrent), pull mode on the WSL stand-in (docs/execution-environment.md, docs/pull-mode.md), and rolling
 # engine upgrades on five hosts of their own (roles/docker_upgrade/README.md).
 live-ee: lab
 	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab/test_ee.py tests/lab/test_pull.py tests/lab/test_upgrade.py
+
+# Air-gapped installs from a bundle (docs/air-gapped.md): hosts on an internal network with no route out.
+live-airgap: lab
+	DOCKPROV_LAB_REQUIRED=1 $(BIN)/pytest -q -m lab tests/lab/test_bundle.py
 
 molecule-lane-%: setup
 	@set -e; scenarios=($(MOLECULE_SCENARIOS)); for i in "$${!scenarios[@]}"; do \

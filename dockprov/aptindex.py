@@ -120,11 +120,20 @@ class Index:
 
     @classmethod
     def fetch(cls, base: str, suite: str, component: str, arch: str, keyring: Path) -> Index:
-        index = cls(base.rstrip("/"), f"dists/{suite}", component, arch)
+        """dists/<suite>/<component>/binary-<arch>/ of a repository (Docker's, a distro's)."""
+        return cls._fetch(cls(base.rstrip("/"), f"dists/{suite}", component, arch), keyring,
+                          f"{component}/binary-{arch}/Packages")
+
+    @classmethod
+    def fetch_flat(cls, base: str, arch: str, keyring: Path) -> Index:
+        """A flat repository (``deb <base> /``: InRelease and Packages next to the .debs), e.g. NVIDIA's."""
+        return cls._fetch(cls(base.rstrip("/"), "", "", arch), keyring, "Packages")
+
+    @classmethod
+    def _fetch(cls, index: Index, keyring: Path, stem: str) -> Index:
         index.inrelease = download(f"{index.url}/InRelease")
         index.release = verify_inrelease(index.inrelease, keyring)
         listed = release_files(index.release)
-        stem = f"{component}/binary-{arch}/Packages"
         for suffix in DECOMPRESS:  # every compression the Release lists and the mirror has: apt picks one
             path = stem + suffix
             if path not in listed:
@@ -132,7 +141,7 @@ class Index:
             try:
                 data = download(f"{index.url}/{path}")
             except AptIndexError:
-                continue
+                continue  # listed but not served: apt falls back to another compression, and so do we
             index.index_files[path] = check_sha256(data, listed[path][0], f"{index.url}/{path}")
             if not index.debs:
                 index.debs = parse_packages(DECOMPRESS[suffix](data).decode())
@@ -142,7 +151,7 @@ class Index:
 
     @property
     def url(self) -> str:
-        return f"{self.base}/{self.dist}"
+        return f"{self.base}/{self.dist}" if self.dist else self.base
 
     def newest(self) -> dict[str, Deb]:
         """The newest version of each package (apt's candidate)."""

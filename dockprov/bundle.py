@@ -51,6 +51,11 @@ DOCKER_PACKAGES = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx
                    "docker-ce-rootless-extras")
 # The engine's pin moves these together (docker_engine_version).
 PINNED = ("docker-ce", "docker-ce-cli", "docker-ce-rootless-extras")
+DEFAULT_NVIDIA_MIRROR = "https://nvidia.github.io/libnvidia-container"
+NVIDIA_FINGERPRINT = "C95B321B61E88C1809C4F759DDCAE044F796ECB0"
+# nvidia_container_toolkit's four packages, always together.
+NVIDIA_PACKAGES = ("nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools",
+                   "libnvidia-container1")
 # What Ansible's apt module needs on the host, and installs itself first when it is missing.
 DISTRO_EXTRAS = ("python3-apt",)
 _UPSTREAM = re.compile(r"^(?:\d+:)?([0-9][0-9.]*)")
@@ -58,6 +63,17 @@ _UPSTREAM = re.compile(r"^(?:\d+:)?([0-9][0-9.]*)")
 
 class BundleError(RuntimeError):
     """A target, pin, key or image the bundle cannot be made of."""
+
+
+@dataclass(frozen=True)
+class NvidiaSource:
+    """Where the NVIDIA Container Toolkit comes from (its flat repo, NVIDIA's or a mirror), when asked for."""
+
+    mirror: str = DEFAULT_NVIDIA_MIRROR
+    key_file: str | None = None
+    fingerprints: tuple[str, ...] = (NVIDIA_FINGERPRINT,)
+    version: str | None = None
+    channel: str = "stable"
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,20 @@ class Target:
 def upstream(version: str) -> str:
     match = _UPSTREAM.match(version)
     return match.group(1) if match else version
+
+
+def choose_nvidia(index: Index, version: str | None) -> list[Deb]:
+    """The toolkit's four packages at one version: ``version`` (upstream or full), or the newest."""
+    from debian.debian_support import Version
+
+    chosen = []
+    for name in NVIDIA_PACKAGES:
+        debs = [d for d in index.debs
+                if d.name == name and (not version or version in (d.version, upstream(d.version)))]
+        if not debs:
+            raise BundleError(f"{index.url}: no {name}{' ' + version if version else ''}")
+        chosen.append(max(debs, key=lambda d: Version(d.version)))
+    return chosen
 
 
 def choose_docker(index: Index, packages: tuple[str, ...], engine_versions: list[str]) -> list[Deb]:
@@ -172,9 +202,9 @@ def _save_dist(index: Index, root: Path) -> None:
             _write(dist / Path(path).parent / "by-hash" / "SHA256" / hashlib.sha256(data).hexdigest(), data)
 
 
-def _key(mirror: str, distro: str, key_file: str | None, fingerprints: list[str], work: Path) -> tuple[str, Path]:
+def _key(url: str, key_file: str | None, fingerprints: list[str], work: Path) -> tuple[str, Path]:
     """(armored key, binary keyring for gpgv); the key's primary fingerprint must be one of ``fingerprints``."""
-    armored = Path(key_file).read_bytes() if key_file else download(f"{mirror}/linux/{distro}/gpg")
+    armored = Path(key_file).read_bytes() if key_file else download(url)
     work.mkdir(parents=True, exist_ok=True)
     keyring = work / "docker.gpg"
     subprocess.run(["gpg", "--batch", "--yes", "--dearmor", "--output", str(keyring)], input=armored,
@@ -184,7 +214,7 @@ def _key(mirror: str, distro: str, key_file: str | None, fingerprints: list[str]
     found = [line.split(":")[9] for line in shown.splitlines() if line.startswith("fpr:")][:1]
     accepted = {f.replace(" ", "").upper() for f in fingerprints}
     if not found or found[0] not in accepted:
-        raise BundleError(f"the key from {key_file or mirror} has fingerprint {found[0] if found else 'none'}, "
+        raise BundleError(f"the key from {key_file or url} has fingerprint {found[0] if found else 'none'}, "
                           f"not {', '.join(sorted(accepted))}: pass --fingerprint for your mirror's own key")
     return armored.decode(), keyring
 
@@ -210,6 +240,8 @@ def _pack(tree: Path, tar_path: Path) -> str:
     Its last member is a marker named after the tree's content: docker_repo unpacks the tar when the marker
     is missing, so a new bundle, or an unpacking an interrupted run cut short, is unpacked (again).
     """
+    for stale in tree.glob(".dockprov-bundle-*"):  # an older packing's marker would claim this content
+        stale.unlink()
     files = sorted(p for p in tree.rglob("*") if p.is_file())
     digest = hashlib.sha256()
     for path in files:
@@ -234,7 +266,7 @@ def create(out: Path, targets: list[Target], docker_mirror: str = DEFAULT_DOCKER
            distro_mirrors: dict[str, str] | None = None, key_file: str | None = None,
            fingerprints: list[str] | None = None, channel: str = "stable", engine_versions: list[str] | None = None,
            packages: tuple[str, ...] = DOCKER_PACKAGES, images: list[str] | None = None,
-           log: Any = print) -> dict[str, Any]:
+           nvidia: NvidiaSource | None = None, log: Any = print) -> dict[str, Any]:
     """Collect the bundle into ``out`` (made or updated in place; files whose SHA256 matches are kept)."""
     mirrors = {**DISTRO_MIRRORS, **(distro_mirrors or {})}
     docker_mirror = docker_mirror.rstrip("/")
@@ -245,7 +277,7 @@ def create(out: Path, targets: list[Target], docker_mirror: str = DEFAULT_DOCKER
         keys: dict[str, tuple[str, Path]] = {}
         for target in targets:
             if target.distro not in keys:
-                keys[target.distro] = _key(docker_mirror, target.distro, key_file,
+                keys[target.distro] = _key(f"{docker_mirror}/linux/{target.distro}/gpg", key_file,
                                            fingerprints or [DOCKER_FINGERPRINT], Path(tmp) / target.distro)
             armored, keyring = keys[target.distro]
             _write(out / "keys" / "docker.asc", armored.encode())
@@ -255,13 +287,30 @@ def create(out: Path, targets: list[Target], docker_mirror: str = DEFAULT_DOCKER
             log(f"{target.name}: Docker's {channel} index from {base}")
             docker_index = Index.fetch(base, target.codename, channel, target.arch, keyring)
             chosen = choose_docker(docker_index, packages, engine_versions or [])
+            toolkit: list[Deb] = []
+            if nvidia is not None:
+                if "nvidia" not in keys:
+                    keys["nvidia"] = _key(f"{nvidia.mirror.rstrip('/')}/gpgkey", nvidia.key_file,
+                                          list(nvidia.fingerprints), Path(tmp) / "nvidia")
+                    _write(out / "keys" / "nvidia.asc", keys["nvidia"][0].encode())
+                nvidia_base = f"{nvidia.mirror.rstrip('/')}/{nvidia.channel}/deb/{target.arch}"
+                log(f"{target.name}: the NVIDIA Container Toolkit's index from {nvidia_base}")
+                nvidia_index = Index.fetch_flat(nvidia_base, target.arch, keys["nvidia"][1])
+                toolkit = choose_nvidia(nvidia_index, nvidia.version)
             distro_base = mirrors[target.distro].rstrip("/")
             log(f"{target.name}: the distro's index from {distro_base}")
             distro_index = Index.fetch(distro_base, target.codename, "main", target.arch,
                                        Path(DISTRO_KEYRINGS[target.distro]))
-            deps = resolve_distro(chosen, docker_index.newest(), distro_index.newest())
-            log(f"{target.name}: {len(chosen)} Docker packages, {len(deps)} distro packages")
+            ours = {**docker_index.newest(), **{d.name: d for d in toolkit}}
+            deps = resolve_distro(chosen + toolkit, ours, distro_index.newest())
+            log(f"{target.name}: {len(chosen)} Docker packages, {len(toolkit)} NVIDIA packages, "
+                f"{len(deps)} distro packages")
             _save_dist(docker_index, tree / "docker" / "linux" / target.distro)
+            if toolkit:
+                nvidia_tree = tree / "nvidia" / nvidia.channel / "deb" / target.arch
+                _save_dist(nvidia_index, nvidia_tree)
+                for deb in toolkit:
+                    fetch_deb(nvidia_base, deb, nvidia_tree / deb.filename)
             _save_dist(distro_index, tree / "distro")
             for deb in chosen:
                 fetch_deb(base, deb, tree / "docker" / "linux" / target.distro / deb.filename)
@@ -274,6 +323,7 @@ def create(out: Path, targets: list[Target], docker_mirror: str = DEFAULT_DOCKER
                 "docker": sorted(f"{d.name}={d.version}" for d in chosen),
                 "distro_packages": [f"{d.name}={d.version}" for d in deps],
                 "distro_components": "main", "distro_keyring": DISTRO_KEYRINGS[target.distro],
+                "nvidia": [f"{d.name}={d.version}" for d in toolkit],
                 "tar": tar_path.name, "tar_sha256": _sha256(tar_path), "marker": marker,
             }
     manifest["images"] = save_images(images or [], out)
@@ -316,9 +366,13 @@ def _cmd(args: argparse.Namespace) -> int:
     try:
         if args.bundle_cmd == "create":
             distro_mirrors = dict(item.split("=", 1) for item in args.distro_mirror)
+            nvidia = None
+            if args.nvidia or args.nvidia_mirror or args.nvidia_key or args.nvidia_version:
+                nvidia = NvidiaSource(args.nvidia_mirror or DEFAULT_NVIDIA_MIRROR, args.nvidia_key,
+                                      tuple(args.nvidia_fingerprint) or (NVIDIA_FINGERPRINT,), args.nvidia_version)
             manifest = create(out, [Target.parse(t) for t in args.target], args.docker_mirror, distro_mirrors,
                               args.key, args.fingerprint or None, args.channel, args.engine_version,
-                              images=args.image, log=lambda msg: print(msg, file=sys.stderr))
+                              images=args.image, nvidia=nvidia, log=lambda msg: print(msg, file=sys.stderr))
             size = sum(p.stat().st_size for p in out.glob("*.tar")) + sum(
                 (out / i["path"]).stat().st_size for i in manifest["images"])
             print(f"{out}: {', '.join(manifest['targets'])}; {len(manifest['images'])} image(s); "
@@ -364,6 +418,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                "a rolling upgrade")
     create_p.add_argument("--image", action="append", default=[], metavar="NAME",
                           help="an image on this controller's Docker to `docker save` into the bundle; repeat")
+    gpu = create_p.add_argument_group("the NVIDIA Container Toolkit, for GPU hosts (nvidia_container_toolkit)")
+    gpu.add_argument("--nvidia", action="store_true", help="carry the toolkit's four packages")
+    gpu.add_argument("--nvidia-mirror", metavar="URL",
+                     help=f"libnvidia-container's repo or a mirror (default {DEFAULT_NVIDIA_MIRROR}); implies --nvidia")
+    gpu.add_argument("--nvidia-key", metavar="FILE", help="its key, armored (default: <mirror>/gpgkey)")
+    gpu.add_argument("--nvidia-fingerprint", action="append", default=[], metavar="FPR",
+                     help="accepted key fingerprint (default: NVIDIA's)")
+    gpu.add_argument("--nvidia-version", metavar="VERSION", help="the toolkit version (default: the newest)")
     verify_p = bsub.add_parser("verify", help="check every file against the manifest's SHA256")
     serve_p = bsub.add_parser("serve", help="serve DIR over HTTP for `docker_repo_bundle_delivery: serve`")
     serve_p.add_argument("--bind", default="0.0.0.0", help="address to listen on (default: all)")

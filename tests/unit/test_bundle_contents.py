@@ -222,9 +222,12 @@ def test_the_tar_ends_with_its_marker_and_verify_finds_a_changed_file(tmp_path: 
         members = tar.getnames()
     assert members[-1] == marker and members.count(marker) == 1
     assert "docker/pool/a.deb" in members
-    # the marker names the content: another package, another marker
+    # the marker names the content: another package, another marker, and the old one is not packed again
     (tree / "docker" / "pool" / "a.deb").write_bytes(b"other")
-    assert bundle._pack(tree, tmp_path / "again.tar") != marker
+    again = bundle._pack(tree, tmp_path / "again.tar")
+    assert again != marker
+    with tarfile.open(tmp_path / "again.tar") as tar:
+        assert [n for n in tar.getnames() if n.startswith(".dockprov-bundle-")] == [again]
 
     manifest = {"targets": {"debian-bookworm-amd64": {"tar": tar_path.name, "tar_sha256": bundle._sha256(tar_path)}},
                 "images": []}
