@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import lab_up
@@ -109,15 +110,27 @@ def _no_route(host: LabHost) -> None:
 
 
 @pytest.fixture(scope="module")
-def copy_host(tmp_path_factory: pytest.TempPathFactory, gateway: str, bundle: Path) -> LabHost:
+def isolated(tmp_path_factory: pytest.TempPathFactory, gateway: str) -> Callable[[str, dict], LabHost]:
+    """Start fresh lab hosts on the internal network (removed after the module's tests)."""
+    made: list[LabHost] = []
+
+    def make(name: str, host_vars: dict) -> LabHost:
+        made.append(_host(name, tmp_path_factory.mktemp(name), {"docker_engine_smoke_test_image": IMAGE,
+                                                                **host_vars}))
+        return made[-1]
+
+    yield make
+    for host in made:
+        host.rm()
+
+
+@pytest.fixture(scope="module")
+def copy_host(isolated: Callable[[str, dict], LabHost], bundle: Path) -> LabHost:
     # the NVIDIA role forced on (the lab has no GPU): its packages come from the bundle too
-    host = _host(COPY_HOST, tmp_path_factory.mktemp("copy"),
-                 {"docker_repo_bundle": str(bundle), "docker_engine_smoke_test_image": IMAGE,
-                  "nvidia_container_toolkit_enabled": True})
+    host = isolated(COPY_HOST, {"docker_repo_bundle": str(bundle), "nvidia_container_toolkit_enabled": True})
     (host.root / "docker-gpu.yml").write_text(
         f"- import_playbook: {PROJECT}/playbooks/docker.yml\n- import_playbook: {PROJECT}/playbooks/gpu.yml\n")
-    yield host
-    host.rm()
+    return host
 
 
 def test_copy_delivery_converges_with_no_route_out(copy_host: LabHost) -> None:
@@ -164,14 +177,9 @@ def _tampered(bundle: Path, dest: Path) -> Path:
     return dest
 
 
-@pytest.fixture(scope="module")
-def serve_host(tmp_path_factory: pytest.TempPathFactory, gateway: str, bundle: Path) -> LabHost:
-    host = _host(SERVE_HOST, tmp_path_factory.mktemp("serve"), {"docker_engine_smoke_test_image": IMAGE})
-    yield host
-    host.rm()
-
-
-def test_serve_delivery_converges_from_the_controller(serve_host: LabHost, bundle: Path, gateway: str) -> None:
+def test_serve_delivery_converges_from_the_controller(isolated: Callable[[str, dict], LabHost], bundle: Path,
+                                                      gateway: str) -> None:
+    serve_host = isolated(SERVE_HOST, {})
     _no_route(serve_host)
     server = subprocess.Popen([str(BIN / "dockprov"), "bundle", "serve", "--bind", gateway, "--port", "0",
                                str(bundle)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -192,14 +200,9 @@ def test_serve_delivery_converges_from_the_controller(serve_host: LabHost, bundl
         server.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def tamper_host(tmp_path_factory: pytest.TempPathFactory, gateway: str, bundle: Path) -> LabHost:
-    host = _host(TAMPER_HOST, tmp_path_factory.mktemp("tamper"), {"docker_engine_smoke_test_image": IMAGE})
-    yield host
-    host.rm()
-
-
-def test_a_tampered_package_is_refused(tamper_host: LabHost, bundle: Path, tmp_path: Path) -> None:
+def test_a_tampered_package_is_refused(isolated: Callable[[str, dict], LabHost], bundle: Path,
+                                       tmp_path: Path) -> None:
+    tamper_host = isolated(TAMPER_HOST, {})
     bad = _tampered(bundle, tmp_path / "tampered")
     run = tamper_host.play("playbooks/docker.yml", {"docker_repo_bundle": str(bad)})
     assert run.rc != 0

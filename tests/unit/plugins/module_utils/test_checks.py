@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.dockprov.docker.plugins.module_utils import _checks as checks
 
 
@@ -46,3 +48,22 @@ def test_offline_key_must_match_the_pinned_fingerprint(tmp_path) -> None:
                           "docker_repo_key_fingerprints": ["9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88"]})
     assert [p.variable for p in other] == ["docker_repo_key_content"]
     assert "not in docker_repo_key_fingerprints" in other[0].problem
+
+
+def test_a_bundle_is_a_directory_with_a_manifest_on_the_controller(tmp_path) -> None:
+    exists = os.path.exists
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    [missing] = checks.check({"docker_repo_bundle": str(bundle)}, controller_file_exists=exists)
+    assert missing.variable == "docker_repo_bundle" and "dockprov bundle create" in missing.fix
+    (bundle / "manifest.json").write_text("{}")
+    assert names({"docker_repo_bundle": str(bundle)}, controller_file_exists=exists) == []
+
+
+def test_serve_delivery_needs_the_bundle_url() -> None:
+    served = {"docker_repo_bundle": "/srv/bundle", "docker_repo_bundle_delivery": "serve"}
+    assert names({**served, "docker_repo_bundle_url": ""}) == ["docker_repo_bundle_url"]
+    assert names({**served, "docker_repo_bundle_url": "controller.example:8808"}) == ["docker_repo_bundle_url"]
+    assert names({**served, "docker_repo_bundle_url": "http://controller.example:8808"}) == []
+    # copy delivery (the default) needs no URL
+    assert names({"docker_repo_bundle": "/srv/bundle", "docker_repo_bundle_url": ""}) == []
