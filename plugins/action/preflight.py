@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 try:  # ansible-core 2.19+: spec defaults read from YAML are data, templated only once trusted
@@ -131,6 +132,9 @@ class ActionModule(ActionBase):
             module_args = {"check_users": result["checked_users"], "check_json": ["/etc/docker/daemon.json"],
                            "check_files": sorted(asked - {f for f in asked if not f.startswith("/")}),
                            "check_user_files": sorted(f for f in asked if not f.startswith("/"))}
+            plan = self._docker_repo_plan(roles, resolved) if not problems else None
+            if plan:
+                module_args["docker_repo_plan"] = plan
             facts_result = self._execute_module(module_name="dockprov.docker.host_facts", module_args=module_args,
                                                 task_vars=task_vars)
             if facts_result.get("failed"):
@@ -141,12 +145,17 @@ class ActionModule(ActionBase):
             # The JSON files as read (daemon.json): for this run's roles, kept out of the facts (and so out of any
             # fact cache: a daemon.json may hold a proxy's credentials).
             result["json_files"] = (host.get("checks") or {}).pop("json_data", None) or {}
+            # Whether docker_repo's key and source are already as wanted, and for which inputs (the role compares
+            # them with its own before it skips a module); a run's own answer, never a cached fact.
+            as_wanted = (host.get("checks") or {}).pop("docker_repo", None)
+            result["docker_repo_plan"] = {**as_wanted, "inputs": plan} if plan and as_wanted else {}
             problems += self._host_problems(host, resolved)
             result["ansible_facts"] = facts
         else:
             result["checked_users"] = sorted(checked)
             result["checked_files"] = sorted(checked_files)
             result["json_files"] = previous.get("json_files") or {}
+            result["docker_repo_plan"] = previous.get("docker_repo_plan") or {}
 
         result.update(changed=False, problems=problems, roles=list(roles))
         if problems:
@@ -229,9 +238,27 @@ class ActionModule(ActionBase):
                     and entry.get("state", "present") == "present":
                 directory = f"{certs_dir.rstrip('/')}/{entry['registry']}"
                 files += [directory, f"{directory}/ca.crt"]
+        if isinstance(values.get("docker_rootless_state_dir"), str):  # its records of earlier runs
+            files.append(values["docker_rootless_state_dir"])
         logins = [e for e in values.get("docker_registry_auth_logins") or [] if isinstance(e, dict)]
         user_files = [".docker", ".docker/config.json"] if logins else []
         return sorted(set(files)), user_files
+
+    @staticmethod
+    def _docker_repo_plan(roles: list[str], values: dict[str, Any]) -> dict[str, Any] | None:
+        """docker_repo's inputs for the host read's key-and-source check (not for a bundle: its own tree)."""
+        if "docker_repo" not in roles or values.get("docker_repo_bundle"):
+            return None
+        try:
+            return {"key_path": str(values["docker_repo_key_path"]),
+                    "fingerprints": [str(f) for f in values["docker_repo_key_fingerprints"]],
+                    "content": str(values.get("docker_repo_key_content") or ""),
+                    "legacy_cleanup": boolean(values["docker_repo_legacy_cleanup"]),
+                    "mirrors": [str(m) for m in values["docker_repo_mirrors"]],
+                    "probe": boolean(values["docker_repo_probe_mirrors"]),
+                    "channel": str(values["docker_repo_channel"])}
+        except (KeyError, TypeError):
+            return None
 
     # -- host-side -------------------------------------------------------------------------------------
 

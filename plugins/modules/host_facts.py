@@ -70,6 +70,14 @@ options:
     type: list
     elements: str
     default: []
+  docker_repo_plan:
+    description:
+      - docker_repo's inputs (C(key_path), C(fingerprints), C(content), C(legacy_cleanup), C(mirrors), C(probe),
+        C(channel)). The check-mode code of M(dockprov.docker.apt_key) and M(dockprov.docker.apt_source) runs
+        with them, nothing fetched or probed, and C(dockprov_host.checks.docker_repo) says whether each would
+        change nothing (C(key) and C(source), booleans) and the source's C(repo_url). Used by the preflight action,
+        which moves it out of the facts.
+    type: dict
 seealso:
   - module: dockprov.docker.apt_source
   - module: dockprov.docker.init_ulimit
@@ -161,12 +169,15 @@ ansible_facts:
               O(check_json)), C(json_data) ({path, object} for those of O(check_json) that parse; null when
               missing; the preflight action moves it out of the facts, so it is never in a fact cache),
               C(dpkg_interrupted) (bool), C(accounts) ({user, {uid, gid, home, files}} for the O(check_users)
-              that exist, with the state of O(check_user_files)) and C(files) ({path, state} for O(check_files)).
+              that exist, with the state of O(check_user_files)), C(files) ({path, state} for O(check_files)) and
+              C(docker_repo) (for O(docker_repo_plan); the preflight action moves it out of the facts too).
           type: dict
           sample: {"missing_users": [], "json_errors": {}, "dpkg_interrupted": false,
                    "accounts": {"root": {"uid": 0, "gid": 0, "home": "/root", "files": {
                        ".docker": {"type": "directory", "mode": "0700", "uid": 0, "gid": 0}}}},
-                   "files": {"/etc/docker/certs.d/registry.example.com/ca.crt": null}}
+                   "files": {"/etc/docker/certs.d/registry.example.com/ca.crt": null},
+                   "docker_repo": {"key": true, "source": true,
+                                   "repo_url": "https://download.docker.com/linux/debian"}}
 """
 
 import os
@@ -174,6 +185,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dockprov.docker.plugins.module_utils._host_checks import host_checks
 from ansible_collections.dockprov.docker.plugins.module_utils._host_facts import DEFAULT_PACKAGES, gather
+from ansible_collections.dockprov.docker.plugins.module_utils._repo_plan import docker_repo_as_wanted
 
 
 def main() -> None:
@@ -186,6 +198,7 @@ def main() -> None:
             "check_json": {"type": "list", "elements": "path", "default": []},
             "check_files": {"type": "list", "elements": "path", "default": []},
             "check_user_files": {"type": "list", "elements": "str", "default": []},
+            "docker_repo_plan": {"type": "dict"},
         },
         supports_check_mode=True,
     )
@@ -193,6 +206,9 @@ def main() -> None:
     facts = gather(root=p["root"], packages=p["packages"], machine=p["machine"], environ=dict(os.environ))
     facts["checks"] = host_checks(p["root"], p["check_users"], p["check_json"], p["check_files"],
                                   p["check_user_files"])
+    if p["docker_repo_plan"]:
+        facts["checks"]["docker_repo"] = docker_repo_as_wanted(p["docker_repo_plan"], facts["distro"], facts["arch"],
+                                                               root=p["root"])
     module.exit_json(changed=False, ansible_facts={"dockprov_host": facts})
 
 
