@@ -99,6 +99,12 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
+        previous = task_vars.get("dockprov_host_facts_run") or {}
+        # The preflight play imported again in this run (every playbook imports it): every role was checked and
+        # the host read already; answer from the run marker (without its facts: a later read may be newer).
+        if not self._task.args.get("roles") and previous.get("everything") and "problems" in previous:
+            return {k: v for k, v in previous.items()
+                    if k not in ("ansible_facts", "invocation") and not k.startswith("_ansible")}
         roles = self._task.args.get("roles") or list(_roles())
         unknown = [r for r in roles if r not in _roles()]
         if unknown:
@@ -120,7 +126,6 @@ class ActionModule(ActionBase):
         # and again only for users or files no earlier check covered: a role's own check then costs no round
         # trip. The same read reports the accounts and the files the roles own, so that a role finds its files
         # already as wanted without a round trip of its own.
-        previous = task_vars.get("dockprov_host_facts_run") or {}
         checked = set(previous.get("checked_users") or []) if previous.get("checked_users") is not None else None
         checked_files = set(previous.get("checked_files") or [])
         users = self._users(resolved)
@@ -157,7 +162,8 @@ class ActionModule(ActionBase):
             result["json_files"] = previous.get("json_files") or {}
             result["docker_repo_plan"] = previous.get("docker_repo_plan") or {}
 
-        result.update(changed=False, problems=problems, roles=list(roles))
+        result.update(changed=False, problems=problems, roles=list(roles),
+                      everything=bool(previous.get("everything")) or not self._task.args.get("roles"))
         if problems:
             result.pop("ansible_facts", None)  # the run stops; keep the report to the problems
             result["failed"] = True

@@ -17,8 +17,6 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dockprov.docker.plugins.module_utils._apt import repo_url, resolve_mirror
 from ansible_collections.dockprov.docker.plugins.module_utils._daemon_json import DaemonJsonError, merge
-from ansible_collections.dockprov.docker.plugins.module_utils._engine_upgrade import upgrade_kind as _upgrade_kind
-from ansible_collections.dockprov.docker.plugins.module_utils._engine_upgrade import upstream
 
 
 def key_urls(mirrors: list[str], distro: str) -> list[str]:
@@ -56,12 +54,20 @@ def resolve_version(madison: str, package: str, version: str) -> str:
     return matches[0]  # madison lists newest first
 
 
+def _engine_upgrade() -> Any:
+    """module_utils/_engine_upgrade, imported on first use: it brings the Docker API client and the port bridge,
+    and every task whose template uses any of these filters loads this file in its own worker process."""
+    from ansible_collections.dockprov.docker.plugins.module_utils import _engine_upgrade
+
+    return _engine_upgrade
+
+
 def upstream_version(version: str) -> str:
     """The upstream part of a Debian version: "5:26.1.5-1~debian.12~bookworm" -> "26.1.5".
 
     The parser is module_utils' (the engine_upgrade module's release lines use the same); None from it is an error.
     """
-    parsed = upstream(version)
+    parsed = _engine_upgrade().upstream(version)
     if parsed is None:
         raise AnsibleFilterError(f"not a Docker package version: {version!r}")
     return parsed
@@ -70,7 +76,7 @@ def upstream_version(version: str) -> str:
 def upgrade_kind(installed: str | None, wanted: str) -> str:
     """module_utils' upgrade_kind (none, patch, major or install); a version it cannot parse fails the template."""
     try:
-        return _upgrade_kind(installed, wanted)
+        return _engine_upgrade().upgrade_kind(installed, wanted)
     except ValueError as exc:
         raise AnsibleFilterError(f"upgrade_kind: {exc}") from exc
 
