@@ -7,7 +7,8 @@ Every figure is a ratio to the script's time in the same round: these machines d
 work on them changes from minute to minute. Then the fleet series: 1, 4 and 8 fresh hosts converged by one
 docker.yml run, first run and no-op, as ratios to the one-host run.
 
-Prints every round, the medians and the targets; writes everything to .cache/bench.json (git-ignored).
+Prints every round, the medians and the targets; writes everything to .cache/bench.json (git-ignored), with
+each run's controller CPU and how busy the machine's cores were meanwhile (the fleet's limit on 2 cores).
 Knobs: BENCH_ROUNDS (3), BENCH_FLEET ("1,4,8", "" for none), BENCH_KIND (deb12), BENCH_JSON (the file),
 BENCH_MITOGEN=1 (runs the playbooks under Mitogen's strategy, which must be installed: the evaluation).
 """
@@ -48,17 +49,27 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _machine_busy() -> float:
+    """CPU seconds all cores of this machine spent busy so far (/proc/stat: everything but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, object]:
-    """Run `cmd`; its wall time, the CPU it and its children used on this machine, and its recap."""
-    cpu0, start = _children_cpu(), time.monotonic()
+    """Run `cmd`; its wall time, the CPU it and its children used on this machine, and its recap.
+
+    `busy` is the share of the machine's cores that were busy meanwhile (the lab hosts' work included): near
+    1.0, the run was bound by these cores, not by waiting."""
+    cpu0, busy0, start = _children_cpu(), _machine_busy(), time.monotonic()
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
     wall, cpu = time.monotonic() - start, _children_cpu() - cpu0
+    busy = (_machine_busy() - busy0) / wall / (os.cpu_count() or 1)
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-6000:])
         raise RunFailed(f"bench: {' '.join(cmd[:1] + cmd[-1:])} failed with exit code {done.returncode}")
     recap = re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", done.stdout, re.M)
     changed = {m.group(1): int(m.group(2)) for m in recap}
-    return {"wall": wall, "cpu": cpu, "changed": changed}
+    return {"wall": wall, "cpu": cpu, "busy": round(busy, 2), "changed": changed}
 
 
 def fresh(names: list[str], kind: fleet.HostKind) -> None:
@@ -143,7 +154,8 @@ def fleet_series(kind: fleet.HostKind, sizes: list[int]) -> dict[int, dict[str, 
         finally:
             remove(names)
             os.unlink(inv)
-        print(f"fleet of {size}: first {first['wall']:.1f} s, no-op {noop['wall']:.1f} s", flush=True)
+        print(f"fleet of {size}: first {first['wall']:.1f} s (cores {first['busy']:.0%} busy), "
+              f"no-op {noop['wall']:.1f} s (cores {noop['busy']:.0%} busy)", flush=True)
     return out
 
 
