@@ -41,6 +41,7 @@ COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 ROLES_DIR = os.path.join(COLLECTION, "roles")
 # Options that only make sense for one entry point's callers (docker_daemon's merge inputs): not user input.
 ENTRY_POINT_INPUTS = ("docker_daemon_merge_",)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @cache
@@ -52,7 +53,8 @@ def _roles() -> tuple[str, ...]:
 @cache
 def _entry_points(role: str) -> dict[str, Any]:
     with open(os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
-        return (yaml.safe_load(handle) or {}).get("argument_specs") or {}
+        # libyaml's loader where PyYAML has it: each task's worker process parses these files again.
+        return (yaml.load(handle, Loader=_YAML_LOADER) or {}).get("argument_specs") or {}
 
 
 def _spec(role: str) -> dict[str, Any]:
