@@ -2,7 +2,8 @@
 
 Each round starts three identical fresh hosts (same image, same options): `bench-script` runs the
 tutorial's steps (bench/tutorial.sh), `bench-docker` gets playbooks/docker.yml (the script's scope) and
-`bench-site` the whole site.yml, each a first converge and then a no-op run that must report changed=0.
+`bench-site` the whole site.yml, each a first converge and then a no-op run that must report changed=0; then
+the floor under any run, one ansible.builtin.ping (bench/floor.yml) to bench-site.
 Every figure is a ratio to the script's time in the same round: these machines differ in speed, and other
 work on them changes from minute to minute. Then the fleet series: 1, 4 and 8 fresh hosts converged by one
 docker.yml run, first run and no-op, as ratios to the one-host run.
@@ -135,6 +136,8 @@ def one_round(kind: fleet.HostKind) -> dict[str, dict[str, object]]:
         runs["docker_noop"] = noop_checked(playbook("playbooks/docker.yml", [docker], inv), "docker.yml")
         runs["site_first"] = playbook("site.yml", [site], inv)
         runs["site_noop"] = noop_checked(playbook("site.yml", [site], inv), "site.yml")
+        # The floor: ansible-playbook itself and one module round trip, on the same host.
+        runs["floor"] = playbook("bench/floor.yml", [site], inv)
         return runs
     finally:
         remove(names)
@@ -173,7 +176,7 @@ def main() -> int:
     print(f"bench {started:%Y-%m-%d %H:%M} UTC: {rounds} round(s), fresh {kind.name} hosts, {os.cpu_count()} cores, "
           f"load {' '.join(map(str, _load()))}{', Mitogen' if mitogen else ''}", flush=True)
 
-    keys = ("docker_first", "docker_noop", "site_first", "site_noop")
+    keys = ("docker_first", "docker_noop", "site_first", "site_noop", "floor")
     results = []
     for n in range(rounds):
         runs = one_round(kind)
@@ -181,7 +184,7 @@ def main() -> int:
         results.append({"runs": runs, "ratios": ratios, "load": _load()})
         print(f"round {n + 1}: script {runs['script']['wall']:.1f} s | docker.yml first {ratios['docker_first']:.2f}x, "
               f"no-op {ratios['docker_noop']:.2f}x | site.yml first {ratios['site_first']:.2f}x, "
-              f"no-op {ratios['site_noop']:.2f}x", flush=True)
+              f"no-op {ratios['site_noop']:.2f}x | one ping {ratios['floor']:.2f}x", flush=True)
     fleet_runs = fleet_series(kind, sizes)
 
     summary: dict[str, object] = {}
@@ -200,6 +203,7 @@ def main() -> int:
         print(f"  site.yml first converge    {med['site_first']:.2f}x")
         print(f"  site.yml no-op             {med['site_noop']:.2f}x  (target <= {TARGETS['site_noop']:.2f}x: "
               f"{'met' if med['site_noop'] <= TARGETS['site_noop'] else 'NOT met'}; changed=0)")
+        print(f"  floor: one ping            {med['floor']:.2f}x  (ansible-playbook and one module round trip)")
     if 1 in fleet_runs:
         base = fleet_runs[1]
         print("fleet, one docker.yml run over N fresh hosts, ratio to the one-host run "
