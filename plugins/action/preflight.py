@@ -152,8 +152,8 @@ class ActionModule(ActionBase):
             # The JSON files as read (daemon.json): for this run's roles, kept out of the facts (and so out of any
             # fact cache: a daemon.json may hold a proxy's credentials).
             result["json_files"] = (host.get("checks") or {}).pop("json_data", None) or {}
-            # Whether docker_repo's key and source are already as wanted, and for which inputs (the role compares
-            # them with its own before it skips a module); a run's own answer, never a cached fact.
+            # Whether docker_repo's key and source are already as wanted, and for which inputs (docker_repo's own
+            # check drops the answer if its inputs differ); a run's own answer, never a cached fact.
             as_wanted = (host.get("checks") or {}).pop("docker_repo", None)
             result["docker_repo_plan"] = {**as_wanted, "inputs": plan} if plan and as_wanted else {}
             problems += self._host_problems(host, resolved)
@@ -162,7 +162,8 @@ class ActionModule(ActionBase):
             result["checked_users"] = sorted(checked)
             result["checked_files"] = sorted(checked_files)
             result["json_files"] = previous.get("json_files") or {}
-            result["docker_repo_plan"] = previous.get("docker_repo_plan") or {}
+            result["docker_repo_plan"] = self._plan_still_current(previous.get("docker_repo_plan") or {}, roles,
+                                                                  resolved)
 
         result.update(changed=False, problems=problems, roles=list(roles),
                       everything=bool(previous.get("everything")) or not self._task.args.get("roles"))
@@ -267,6 +268,13 @@ class ActionModule(ActionBase):
                     "channel": str(values["docker_repo_channel"])}
         except (KeyError, TypeError):
             return None
+
+    def _plan_still_current(self, plan: dict[str, Any], roles: list[str], values: dict[str, Any]) -> dict[str, Any]:
+        """The host read's answer for docker_repo, kept only while docker_repo's inputs are the ones it was asked
+        with: the role itself may run with other values than the preflight play saw (role parameters)."""
+        if "docker_repo" not in roles:
+            return plan
+        return plan if plan and plan.get("inputs") == self._docker_repo_plan(roles, values) else {}
 
     # -- host-side -------------------------------------------------------------------------------------
 
